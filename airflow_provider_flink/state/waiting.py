@@ -1,0 +1,135 @@
+"""
+When a wait on a Flink job is over, and how it ended.
+
+One rule for the operator's own wait, the sensor and the trigger.
+
+Pure logic over :class:`JobVerdict` and wall-clock numbers passed in: the callers fetch, call
+:meth:`Wait.check` with the verdict and ``time.time()``, and act on the :class:`WaitEvent` it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from airflow_provider_flink.state.verdict import JobPhase, JobVerdict
+
+#: What a wait waits for: the job runs (streaming), the job finished (batch), or the resource is suspended.
+WaitTarget = Literal["running", "finished", "suspended"]
+WAIT_TARGETS: tuple[str, ...] = ("running", "finished", "suspended")
+
+#: How a wait ended. ``error`` is for the waiting machinery itself (resource gone, API unreachable).
+EventStatus = Literal["success", "failed", "timeout", "error"]
+
+_SUCCESS_PHASES: dict[str, frozenset[JobPhase]] = {
+    # A job that already finished has certainly been running: a fast bounded job must not hang a
+    # wait for "running".
+    "running": frozenset({JobPhase.RUNNING, JobPhase.FINISHED}),
+    "finished": frozenset({JobPhase.FINISHED}),
+    "suspended": frozenset({JobPhase.SUSPENDED}),
+}
+
+
+def outcome(verdict: JobVerdict, target: str) -> Literal["success", "failed"] | None:
+    """
+    Say whether ``verdict`` ends a wait for ``target``: ``"success"``, ``"failed"`` or ``None`` (wait on).
+
+    A terminal phase that is not the target is a failure: a job that was cancelled, failed or suspended while
+    a task waited for it to run or finish will not get there by itself.
+    """
+    if target not in _SUCCESS_PHASES:
+        raise ValueError(f"Unknown wait target {target!r}; expected one of {', '.join(WAIT_TARGETS)}")
+    if verdict.phase in _SUCCESS_PHASES[target]:
+        return "success"
+    if verdict.is_terminal:
+        return "failed"
+    return None
+
+
+@dataclass(frozen=True)
+class WaitEvent:
+    """
+    The end of a wait, as a trigger event payload or a sensor/operator result.
+
+    :param status: ``success``, ``failed``, ``timeout`` or ``error``.
+    :param message: For people: what was seen and why the wait ended.
+    :param phase: The last judged phase, if any.
+    :param job_id: The Flink job id last seen, if any.
+    :param job_state: The Flink job state last seen, if any.
+    :param savepoint_path: The latest savepoint location, if any.
+    """
+
+    status: EventStatus
+    message: str
+    phase: str | None = None
+    job_id: str | None = None
+    job_state: str | None = None
+    savepoint_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_verdict(cls, status: EventStatus, verdict: JobVerdict, message: str | None = None) -> WaitEvent:
+        return cls(
+            status=status,
+            message=message or verdict.message,
+            phase=str(verdict.phase),
+            job_id=verdict.job_id,
+            job_state=verdict.job_state,
+            savepoint_path=verdict.savepoint_path,
+        )
+
+
+@dataclass
+class Wait:
+    """
+    One wait for a Flink job to reach ``target``, with its deadlines as absolute epoch seconds.
+
+    Deadlines are absolute so that a wait handed from a worker to the triggerer (or re-created after a
+    triggerer restart) keeps the time it had left rather than starting over.
+
+    :param target: ``running``, ``finished`` or ``suspended``.
+    :param startup_deadline: Epoch seconds by which the job must have started (left PENDING), or ``None``.
+    :param deadline: Epoch seconds by which the whole wait must be over, or ``None``.
+    :param started: Whether the job was seen past PENDING (then the startup deadline no longer applies).
+    """
+
+    target: str
+    startup_deadline: float | None = None
+    deadline: float | None = None
+    started: bool = False
+    last: JobVerdict | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        outcome(JobVerdict(JobPhase.PENDING, ""), self.target)  # refuses an unknown target
+
+    def check(self, verdict: JobVerdict, now: float) -> WaitEvent | None:
+        """Return the event that ends the wait given ``verdict`` seen at ``now``, or ``None`` to wait on."""
+        self.last = verdict
+        if verdict.phase is not JobPhase.PENDING:
+            self.started = True
+        result = outcome(verdict, self.target)
+        if result is not None:
+            return WaitEvent.from_verdict(result, verdict)
+        if not self.started and self.startup_deadline is not None and now >= self.startup_deadline:
+            return WaitEvent.from_verdict(
+                "timeout",
+                verdict,
+                f"Startup timeout: the job did not start in time. Last seen: {verdict.message}",
+            )
+        if self.deadline is not None and now >= self.deadline:
+            return WaitEvent.from_verdict(
+                "timeout",
+                verdict,
+                f"Timeout: the job did not reach {self.target} in time. Last seen: {verdict.message}",
+            )
+        return None
+
+    def sleep_for(self, poll_interval: float, now: float) -> float:
+        """How long to sleep before the next look: the poll interval, cut short by the next deadline."""
+        candidates = [poll_interval]
+        for moment in (None if self.started else self.startup_deadline, self.deadline):
+            if moment is not None:
+                candidates.append(max(moment - now, 0.0))
+        return min(candidates)
