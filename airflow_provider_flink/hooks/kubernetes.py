@@ -190,9 +190,7 @@ def needs_update(live: dict[str, Any], desired: dict[str, Any]) -> bool:
     """
     if "spec" in desired and live.get("spec") != desired.get("spec"):
         return True
-    return not (
-        _is_subset(_labels(desired), _labels(live)) and _is_subset(_annotations(desired), _annotations(live))
-    )
+    return not (_is_subset(_labels(desired), _labels(live)) and _is_subset(_annotations(desired), _annotations(live)))
 
 
 def merged_for_update(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
@@ -744,9 +742,7 @@ class FlinkKubernetesHook(KubernetesHook):
         namespace = self.resolve_namespace(namespace or _body_namespace(body))
         kind, prepared = _prepare_body(body, namespace)
         name = prepared["metadata"]["name"]
-        call = _custom_call(
-            "create", "create", kind, namespace, name, "POST", body=prepared, idempotent=False
-        )
+        call = _custom_call("create", "create", kind, namespace, name, "POST", body=prepared, idempotent=False)
         state = RetryState(self.retry_policy)
         api = self.api_client
         while True:
@@ -819,9 +815,7 @@ class FlinkKubernetesHook(KubernetesHook):
         )
         return _loads(self._send(call))
 
-    def apply_resource(
-        self, body: dict[str, Any], namespace: str | None = None
-    ) -> tuple[dict[str, Any], str]:
+    def apply_resource(self, body: dict[str, Any], namespace: str | None = None) -> tuple[dict[str, Any], str]:
         """
         Make the resource match ``body``: create it, update it, or leave it alone.
 
@@ -859,16 +853,12 @@ class FlinkKubernetesHook(KubernetesHook):
             if not needs_update(live, desired):
                 # After our write met a conflict, a match means our write (or an equal one) landed.
                 return live, "updated" if wrote else "unchanged"
-            call = _custom_call(
-                "update", "update", kind, namespace, name, "PUT", body=merged_for_update(live, desired)
-            )
+            call = _custom_call("update", "update", kind, namespace, name, "PUT", body=merged_for_update(live, desired))
             wrote = True
             try:
                 return _loads(self._send(call)), "updated"
             except FlinkConflictError as conflict:
-                self.log.info(
-                    "%s %s/%s changed under our update, re-reading: %s", kind, namespace, name, conflict
-                )
+                self.log.info("%s %s/%s changed under our update, re-reading: %s", kind, namespace, name, conflict)
         raise api_error(
             action="apply",
             kind=kind,
@@ -967,9 +957,7 @@ class FlinkKubernetesHook(KubernetesHook):
         :param params: Query parameters.
         :return: The parsed JSON answer (text if not JSON, ``None`` if empty).
         """
-        call = _rest_call(
-            method, cluster_id_or_service, path, self.resolve_namespace(namespace), body, params
-        )
+        call = _rest_call(method, cluster_id_or_service, path, self.resolve_namespace(namespace), body, params)
         return _loads_or_text(self._send(call))
 
     def read_pod_log(
@@ -991,9 +979,7 @@ class FlinkKubernetesHook(KubernetesHook):
         :param limit_bytes: Most bytes returned (the server keeps the first ones); ``None`` for no limit.
         :param previous: Read the previous (crashed) container instance.
         """
-        call = _log_call(
-            name, self.resolve_namespace(namespace), container, tail_lines, limit_bytes, previous
-        )
+        call = _log_call(name, self.resolve_namespace(namespace), container, tail_lines, limit_bytes, previous)
         return _decode_log(self._send(call), limit_bytes)
 
     def find_jobmanager_pods(self, cluster_id: str, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -1020,6 +1006,69 @@ class FlinkKubernetesHook(KubernetesHook):
         call = _events_call(name, self.resolve_namespace(namespace), kind, warning_only)
         answer = _loads(self._send(call))
         return _events_sorted(list((answer or {}).get("items") or []))
+
+    def wait_until_deleted(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        timeout: float = 300.0,
+        interval: float = 2.0,
+    ) -> bool:
+        """
+        Wait until a resource is gone (the Flink operator's finalizer may take a while); return whether it is.
+
+        :param kind: Kind or plural of the resource.
+        :param name: Name of the resource.
+        :param namespace: Namespace; defaults as in :meth:`resolve_namespace`.
+        :param timeout: Seconds to wait at most.
+        :param interval: Seconds between looks.
+        """
+        deadline = time.monotonic() + timeout
+        while self.get_resource(kind, name, namespace) is not None:
+            if time.monotonic() >= deadline:
+                return False
+            self._sleep(interval)
+        return True
+
+    def failure_report(self, kind: str, name: str, namespace: str | None = None, log_lines: int = 100) -> list[str]:
+        """
+        Collect what explains a failed job, as lines for the task log: the JobManager's log tail and the
+        resource's Warning events. Never raises: a diagnosis must not hide the failure it explains.
+
+        :param kind: ``FlinkDeployment``, ``FlinkSessionJob``, or ``Deployment`` for a native cluster.
+        :param name: The resource name (the cluster id for FlinkDeployments and native clusters).
+        :param namespace: Namespace; defaults as in :meth:`resolve_namespace`.
+        :param log_lines: Lines of JobManager log to quote.
+        """
+        namespace = self.resolve_namespace(namespace)
+        lines: list[str] = []
+        cluster_id = name
+        try:
+            if kind in ("FlinkSessionJob", "flinksessionjobs"):
+                job = self.get_resource(kind, name, namespace) or {}
+                cluster_id = (job.get("spec") or {}).get("deploymentName") or name
+            pods = self.find_jobmanager_pods(cluster_id, namespace)
+            if pods:
+                pod = pods[0]["metadata"]["name"]
+                text = self.read_pod_log(pod, namespace, tail_lines=log_lines)
+                lines.append(f"--- last {log_lines} lines of JobManager pod {namespace}/{pod} ---")
+                lines.extend(text.splitlines())
+            else:
+                lines.append(f"--- no JobManager pod found for {namespace}/{cluster_id} ---")
+        except Exception as error:
+            lines.append(f"--- could not read the JobManager log of {namespace}/{cluster_id}: {error} ---")
+        try:
+            events = self.list_events(name, namespace, kind=_event_kind(kind), warning_only=True)
+            if events:
+                lines.append(f"--- Warning events of {kind} {namespace}/{name} ---")
+                lines.extend(
+                    f"{e.get('lastTimestamp') or e.get('eventTime') or ''} {e.get('reason')}: {e.get('message')}"
+                    for e in events
+                )
+        except Exception as error:
+            lines.append(f"--- could not read the events of {kind} {namespace}/{name}: {error} ---")
+        return lines
 
     # -- native application clusters ------------------------------------------------------------
 
@@ -1056,6 +1105,11 @@ class FlinkKubernetesHook(KubernetesHook):
         for name in sorted(names):
             deleted = self._delete(_configmap_delete_call(name, namespace)) or deleted
         return deleted
+
+
+def _event_kind(kind: str) -> str:
+    """The ``involvedObject.kind`` events carry for a kind or plural we were given."""
+    return {"flinkdeployments": "FlinkDeployment", "flinksessionjobs": "FlinkSessionJob"}.get(kind, kind)
 
 
 def _ha_configmaps_call(cluster_id: str, namespace: str) -> _Call:
@@ -1285,6 +1339,43 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         except _CLIENT_ERRORS as error:
             raise _translate(call, error) from error
 
+    # -- writes (a killed deferred task cleans up from the triggerer) ---------------------------
+
+    async def patch_resource(
+        self, kind: str, name: str, patch: dict[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
+        """Async :meth:`FlinkKubernetesHook.patch_resource`."""
+        call = _custom_call(
+            "patch",
+            "patch",
+            kind,
+            await self.resolve_namespace(namespace),
+            name,
+            "PATCH",
+            body=patch,
+            content_type=_MERGE_PATCH,
+        )
+        return _loads(await self._send(call))
+
+    async def delete_resource(
+        self, kind: str, name: str, namespace: str | None = None, propagation: str | None = "Foreground"
+    ) -> bool:
+        """Async :meth:`FlinkKubernetesHook.delete_resource`."""
+        call = _custom_call(
+            "delete",
+            "delete",
+            kind,
+            await self.resolve_namespace(namespace),
+            name,
+            "DELETE",
+            body=_delete_options(propagation),
+        )
+        try:
+            await self._send(call)
+        except FlinkResourceNotFound:
+            return False
+        return True
+
     # -- reads --------------------------------------------------------------------------------
 
     async def get_resource(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -1352,9 +1443,7 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         call = _log_call(name, namespace, container, tail_lines, limit_bytes, previous)
         return _decode_log(await self._send(call), limit_bytes)
 
-    async def find_jobmanager_pods(
-        self, cluster_id: str, namespace: str | None = None
-    ) -> list[dict[str, Any]]:
+    async def find_jobmanager_pods(self, cluster_id: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Async :meth:`FlinkKubernetesHook.find_jobmanager_pods`."""
         answer = _loads(await self._send(_pods_call(cluster_id, await self.resolve_namespace(namespace))))
         return _pods_sorted(list((answer or {}).get("items") or []))
@@ -1477,8 +1566,7 @@ def _parse_watch_event(line: bytes, call: _Call) -> tuple[str, dict[str, Any]]:
         event_type, obj = event["type"], event["object"]
     except (ValueError, KeyError, TypeError) as error:
         raise FlinkKubernetesError(
-            f"Could not watch {call.kind} in namespace {call.namespace}: "
-            f"malformed watch event {line[:200]!r}",
+            f"Could not watch {call.kind} in namespace {call.namespace}: malformed watch event {line[:200]!r}",
             kind=call.kind,
             namespace=call.namespace,
         ) from error

@@ -253,9 +253,7 @@ class RetryState:
         :param error: The exception raised by the attempt.
         :param idempotent: Whether repeating the request is harmless even if the server acted on it.
         """
-        delay = self.policy.next_delay(
-            error, self.attempts, self.elapsed, idempotent=idempotent, rand=self.rng()
-        )
+        delay = self.policy.next_delay(error, self.attempts, self.elapsed, idempotent=idempotent, rand=self.rng())
         if delay is not None:
             return delay
         if classify(error) is Transience.PERMANENT or (

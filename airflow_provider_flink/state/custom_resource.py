@@ -137,9 +137,7 @@ def judge_custom_resource(
     )
 
 
-def _decide(
-    seen: _Seen, expected_spec: Mapping[str, Any] | None, previous_job_id: str | None
-) -> tuple[JobPhase, str]:
+def _decide(seen: _Seen, expected_spec: Mapping[str, Any] | None, previous_job_id: str | None) -> tuple[JobPhase, str]:
     if seen.deleting:
         return JobPhase.CANCELED, "being deleted; its job will not complete"
     if not seen.has_status:
@@ -340,9 +338,7 @@ def _scalar_text(value: Any) -> str:
 
 
 def _format_path(path: tuple[str, ...]) -> str:
-    return "".join(
-        part if part.startswith("[") or not index else f".{part}" for index, part in enumerate(path)
-    )
+    return "".join(part if part.startswith("[") or not index else f".{part}" for index, part in enumerate(path))
 
 
 def _show(value: Any) -> str:

@@ -70,6 +70,12 @@ class WaitEvent:
         return asdict(self)
 
     @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> WaitEvent:
+        """Rebuild the event from a trigger payload, ignoring the keys the trigger adds."""
+        fields = {key: payload.get(key) for key in cls.__dataclass_fields__}
+        return cls(**fields)  # type: ignore[arg-type]
+
+    @classmethod
     def from_verdict(cls, status: EventStatus, verdict: JobVerdict, message: str | None = None) -> WaitEvent:
         return cls(
             status=status,
