@@ -1,4 +1,4 @@
-"""Provider metadata read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point."""
+"""Provider metadata, read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point."""
 
 from __future__ import annotations
 
@@ -31,4 +31,23 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_flink.hooks.kubernetes"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_flink.operators.flink_deployment"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_flink.sensors.flink"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_flink.triggers.flink"],
+            }
+        ],
+        "extra-links": ["airflow_provider_flink.links.flink.FlinkWebUILink"],
     }

@@ -14,9 +14,7 @@ from airflow_provider_flink.get_provider_info import get_provider_info
 
 def test_entry_point_returns_provider_info_with_matching_version():
     (entry,) = [
-        e
-        for e in entry_points(group="apache_airflow_provider")
-        if e.value.startswith("airflow_provider_flink")
+        e for e in entry_points(group="apache_airflow_provider") if e.value.startswith("airflow_provider_flink")
     ]
 
     info = entry.load()()
@@ -44,9 +42,7 @@ def test_airflow_providers_list_shows_the_package(tmp_path):
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
     airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
 
-    result = subprocess.run(
-        [airflow, "providers", "list", "--output", "json"], capture_output=True, text=True, env=env
-    )
+    result = subprocess.run([airflow, "providers", "list", "--output", "json"], capture_output=True, text=True, env=env)
 
     assert result.returncode == 0, result.stderr
     names = [p["package_name"] for p in json.loads(result.stdout)]
@@ -60,9 +56,7 @@ def test_importing_provider_modules_does_not_read_the_kubeconfig(tmp_path):
     env = {**os.environ, "KUBECONFIG": str(bad_kubeconfig), "AIRFLOW_HOME": str(tmp_path)}
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
 
-    result = subprocess.run(
-        [sys.executable, "-c", code, *_provider_modules()], capture_output=True, text=True, env=env
-    )
+    result = subprocess.run([sys.executable, "-c", code, *_provider_modules()], capture_output=True, text=True, env=env)
 
     assert result.returncode == 0, result.stderr
 
@@ -76,3 +70,21 @@ def _provider_modules() -> list[str]:
         for module in item["python-modules"]
     ]
     return modules + [link.rsplit(".", 1)[0] for link in info.get("extra-links", [])]
+
+
+def test_importing_operators_sensors_and_triggers_does_not_load_the_kubernetes_clients():
+    # DAG files import operators at every parse: the Kubernetes clients are loaded only when a task runs.
+    info = get_provider_info()
+    modules = [
+        m for section in ("operators", "sensors", "triggers") for item in info[section] for m in item["python-modules"]
+    ]
+    code = (
+        "import importlib, sys\n"
+        "for m in sys.argv[1:]: importlib.import_module(m)\n"
+        "print(','.join(m for m in ('kubernetes', 'kubernetes_asyncio') if m in sys.modules))\n"
+    )
+
+    result = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
