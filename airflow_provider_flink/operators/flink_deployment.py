@@ -57,7 +57,7 @@ class FlinkResourceOperator(BaseOperator):
         ``always``. Default: ``success`` when waiting for ``finished`` (a finished batch job has nothing left
         to run; a failed one is kept for debugging), else ``never`` (a streaming job outlives the task).
     :param on_kill_action: What happens to the resource when the task is killed (or marked failed) while
-        it waits: ``delete``, ``suspend`` or ``keep``.
+        it waits, or gives up on it after a timeout: ``delete``, ``suspend`` or ``keep``.
     :param rerun_finished: When this task instance already ran the job to the end (a retry after success or
         a cleared task), run it again (``True``) or report the finished run (``False``, the default). A job
         that finished for another DAG run, or that failed, is always run again.
@@ -178,7 +178,12 @@ class FlinkResourceOperator(BaseOperator):
         succeeded = wait_event.status == "success"
         if not succeeded:
             self._log_diagnostics(name, namespace)
-        self._cleanup(name, namespace, succeeded=succeeded, target=event["target"])
+        if wait_event.status == "timeout":
+            # The job may still run, but the task gives up on it: treat it like a kill, so that nothing
+            # keeps running that no task watches any more.
+            self._abandon(name, namespace, reason="Wait timed out")
+        else:
+            self._cleanup(name, namespace, succeeded=succeeded, target=event["target"])
         if succeeded:
             self.log.info("%s", wait_event.message)
             result = self._result(obj, event=wait_event, name=name, namespace=namespace)
@@ -361,14 +366,18 @@ class FlinkResourceOperator(BaseOperator):
 
     def on_kill(self) -> None:
         """Delete or suspend the resource when the task is killed while waiting (``on_kill_action``)."""
-        name, namespace = self._resource_name, self._resource_namespace
-        if not name or not namespace or self.on_kill_action == "keep":
-            return
-        if self.on_kill_action == "suspend":
-            self.log.info("Task killed: suspending %s %s/%s", self.kind, namespace, name)
+        if self._resource_name and self._resource_namespace:
+            self._abandon(self._resource_name, self._resource_namespace, reason="Task killed")
+
+    def _abandon(self, name: str, namespace: str, *, reason: str) -> None:
+        """Apply ``on_kill_action`` to a job no task will watch any more."""
+        if self.on_kill_action == "keep":
+            self.log.warning("%s: keeping %s %s/%s (on_kill_action='keep')", reason, self.kind, namespace, name)
+        elif self.on_kill_action == "suspend":
+            self.log.info("%s: suspending %s %s/%s", reason, self.kind, namespace, name)
             self.hook.patch_resource(self.kind, name, {"spec": {"job": {"state": "suspended"}}}, namespace)
         else:
-            self.log.info("Task killed: deleting %s %s/%s", self.kind, namespace, name)
+            self.log.info("%s: deleting %s %s/%s", reason, self.kind, namespace, name)
             self._delete_and_wait(name, namespace)
 
 
@@ -405,6 +414,8 @@ class FlinkDeploymentOperator(FlinkResourceOperator):
     :param restart_nonce: ``spec.restartNonce``.
     :param labels: Extra labels for the resource.
     :param annotations: Extra annotations for the resource.
+    :param session_cluster: Build a session cluster (no job) from the typed arguments; FlinkSessionJobs then
+        run in it (see :class:`FlinkSessionJobOperator`). A document without ``job`` is one too.
     """
 
     kind = "FlinkDeployment"
@@ -457,11 +468,13 @@ class FlinkDeploymentOperator(FlinkResourceOperator):
         restart_nonce: int | None = None,
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
+        session_cluster: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.application_file = application_file
         self.name = name
+        self.session_cluster = session_cluster
         self.image = image
         self.flink_version = flink_version
         self.jar_uri = jar_uri
@@ -507,6 +520,7 @@ class FlinkDeploymentOperator(FlinkResourceOperator):
             restart_nonce=self.restart_nonce,
             labels=self.labels,
             annotations=self.annotations,
+            session_cluster=self.session_cluster,
         )
 
 

@@ -80,9 +80,7 @@ def test_streaming_job_wait_for_running_succeeds_and_leaves_the_job_running(emul
     assert live is not None and live["status"]["jobStatus"]["state"] == "RUNNING"
 
 
-def test_jobmanager_that_never_gets_ready_fails_with_the_image_pull_reason(
-    emulator, simulator, k8s_connection, capfd
-):
+def test_jobmanager_that_never_gets_ready_fails_with_the_image_pull_reason(emulator, simulator, k8s_connection, capfd):
     with new_dag() as dag:
         _operator(scenario="jm-error")
 
@@ -111,12 +109,12 @@ def test_rerun_of_a_finished_batch_job_bumps_restart_nonce_and_waits_for_the_new
     assert len(_posts(emulator)) == 1  # one create, then an update: never a 409
 
 
-def test_spec_change_on_a_running_streaming_job_waits_for_the_upgraded_generation(
-    emulator, simulator, k8s_connection
-):
+def test_spec_change_on_a_running_streaming_job_waits_for_the_upgraded_generation(emulator, simulator, k8s_connection):
     with new_dag() as dag:
         first = _operator(task_id="v1", scenario="streaming", flink_configuration={}, wait_for="running")
-        second = _operator(task_id="v2", scenario="streaming", flink_configuration={}, wait_for="running", parallelism=3)
+        second = _operator(
+            task_id="v2", scenario="streaming", flink_configuration={}, wait_for="running", parallelism=3
+        )
         first >> second
     states = run_dag(dag)
 
