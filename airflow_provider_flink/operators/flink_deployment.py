@@ -7,7 +7,6 @@ import copy
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import (
@@ -19,12 +18,13 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_flink.links.flink import FLINK_UI_URL_XCOM_KEY, FlinkWebUILink, render_flink_ui_url
+from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent
+from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
     from airflow_provider_flink.state.verdict import JobVerdict
     from airflow_provider_flink.triggers.flink import FlinkJobTrigger
 
@@ -34,7 +34,7 @@ ON_KILL_CHOICES = ("delete", "suspend", "keep")
 FAILURE_LOG_LINES = 100
 
 
-class FlinkResourceOperator(BaseOperator):
+class FlinkResourceOperator(FlinkConnectionMixin, BaseOperator):
     """
     Base of the operators that create or update a Flink custom resource and wait on its job.
 
@@ -125,20 +125,6 @@ class FlinkResourceOperator(BaseOperator):
         """Return the resource body from the operator's arguments (no I/O but reading a named spec file)."""
         raise NotImplementedError
 
-    # -- hooks -----------------------------------------------------------------------------------
-
-    @cached_property
-    def hook(self) -> FlinkKubernetesHook:
-        from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
-
-        return FlinkKubernetesHook(
-            kubernetes_conn_id=self.kubernetes_conn_id,
-            cluster_context=self.cluster_context,
-            config_file=self.config_file,
-            in_cluster=self.in_cluster,
-            namespace=self.namespace,
-        )
-
     # -- execute ---------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -166,7 +152,7 @@ class FlinkResourceOperator(BaseOperator):
                 # so cleanup runs on the worker instead of the task dying mid-air.
                 timeout=self.execution_timeout + timedelta(minutes=5) if self.execution_timeout else None,
             )
-        event = asyncio.run(_first_event(trigger))
+        event = asyncio.run(first_event(trigger))
         return self.execute_complete(context, event)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -616,13 +602,6 @@ class FlinkSessionJobOperator(FlinkResourceOperator):
             labels=self.labels,
             annotations=self.annotations,
         )
-
-
-async def _first_event(trigger: FlinkJobTrigger) -> dict[str, Any]:
-    """Run a trigger in this process until its first event: the synchronous wait is the deferred one."""
-    async for event in trigger.run():
-        return dict(event.payload)
-    raise AirflowException(f"{trigger.resource}: the wait ended without an event")
 
 
 def _search_path(context: Context) -> list[str]:

@@ -1,4 +1,11 @@
-"""The trigger that waits on a Flink job without holding a worker slot."""
+"""
+The trigger that waits on a Flink job without holding a worker slot.
+
+Two sources of truth, one waiting rule: the Flink Kubernetes Operator's custom resources
+(``kind="FlinkDeployment"`` / ``"FlinkSessionJob"``, judged by ``judge_custom_resource``) and native
+application clusters (``kind="native"``, judged from Flink REST through the API server's service proxy
+by :mod:`airflow_provider_flink.state.rest`; see :func:`look_native_cluster`).
+"""
 
 from __future__ import annotations
 
@@ -17,21 +24,137 @@ if TYPE_CHECKING:
 
 #: Failed looks in a row (after the hook's own retries) before the trigger gives up with an ``error`` event.
 MAX_CONSECUTIVE_ERRORS = 5
+#: ``kind`` of a native application cluster (``flink run --target kubernetes-application``); name = cluster id.
+NATIVE_KIND = "native"
+#: Lines of the JobManager's log quoted in the message of a JobManager that cannot start.
+STARTUP_LOG_LINES = 20
+
+
+def native_gone_message(cluster_id: str, namespace: str) -> str:
+    """What to say when a native cluster's JobManager Deployment vanished before its job's end was read."""
+    return (
+        f"The application cluster {namespace}/{cluster_id} was deleted before its final state could be read: "
+        f"its JobManager Deployment {cluster_id} is gone (deleted by someone else, or torn down by Flink when "
+        "the application ended). Set execution.shutdown-on-application-finish=false (the default of "
+        "FlinkNativeSubmitOperator) so the JobManager outlives the job, and check that nothing else deletes "
+        f"deployment/{cluster_id}."
+    )
+
+
+async def look_native_cluster(
+    hook: AsyncFlinkKubernetesHook, cluster_id: str, namespace: str, previous_job_id: str | None = None
+) -> JobVerdict | None:
+    """
+    Judge the job of a native application cluster once; ``None`` when the cluster is gone.
+
+    Reads the JobManager Deployment (gone, or being deleted without a final job state: ``None``), then
+    ``/jobs/overview`` through the service proxy and, for a job that ended, its detail, execution result
+    and exceptions. While REST does not answer, the JobManager pods tell whether it is still starting or
+    cannot start (image pull error, crash loop...: FAILED at once, with the log tail in the message).
+    Used by the trigger, and by the operator and sensor for their synchronous looks.
+
+    :param hook: An async hook (its retry policy applies to every request).
+    :param cluster_id: The ``kubernetes.cluster-id``.
+    :param namespace: The cluster's namespace.
+    :param previous_job_id: A job id whose state must not decide.
+    """
+    from airflow_provider_flink.exceptions import FlinkApiError
+    from airflow_provider_flink.state.rest import (
+        GLOBALLY_TERMINAL_STATES,
+        judge_jobmanager_pods,
+        judge_rest,
+        select_job,
+    )
+    from airflow_provider_flink.state.verdict import JobPhase
+
+    deployment = await hook.get_deployment(cluster_id, namespace)
+    if deployment is None:
+        return None
+    deleting = bool((deployment.get("metadata") or {}).get("deletionTimestamp"))
+
+    async def rest(path: str) -> dict[str, Any] | None:
+        answer = await hook.flink_rest("GET", cluster_id, path, namespace)
+        return answer if isinstance(answer, dict) else None
+
+    overview: dict[str, Any] | None = None
+    rest_problem = None
+    try:
+        overview = await rest("/jobs/overview")
+    except FlinkApiError as error:
+        if error.status in (401, 403):
+            raise  # waiting cannot fix RBAC (services/proxy): let it count toward the trigger's error event
+        # 503/404 from the service proxy while the JobManager starts; the pod tells why.
+        rest_problem = f"HTTP {error.status}" if error.status else type(error).__name__
+    if overview is None:
+        pods = await hook.find_jobmanager_pods(cluster_id, namespace)
+        verdict = judge_jobmanager_pods(cluster_id, pods, namespace=namespace, rest_problem=rest_problem)
+        if verdict.phase is JobPhase.FAILED and pods:
+            verdict = await _with_log_tail(hook, verdict, pods[0], namespace)
+    else:
+        entry = select_job(overview, previous_job_id)
+        job = exceptions = result = None
+        if entry is not None and entry.get("state") in GLOBALLY_TERMINAL_STATES:
+            job_path = f"/jobs/{entry['jid']}"
+            job = await _rest_or_none(rest, job_path)
+            result = await _rest_or_none(rest, f"{job_path}/execution-result")
+            if entry.get("state") == "FAILED":
+                exceptions = await _rest_or_none(rest, f"{job_path}/exceptions")
+        verdict = judge_rest(
+            cluster_id, overview, job, exceptions, result, namespace=namespace, previous_job_id=previous_job_id
+        )
+    if deleting and not verdict.is_terminal:
+        return None
+    return verdict
+
+
+async def _rest_or_none(rest: Any, path: str) -> dict[str, Any] | None:
+    # Details only refine a terminal state the overview already showed: losing one must not stall the wait.
+    from airflow_provider_flink.exceptions import FlinkApiError
+
+    try:
+        return await rest(path)
+    except FlinkApiError:
+        return None
+
+
+async def _with_log_tail(
+    hook: AsyncFlinkKubernetesHook, verdict: JobVerdict, pod: dict[str, Any], namespace: str
+) -> JobVerdict:
+    import dataclasses
+
+    from airflow_provider_flink.state.rest import FLINK_MAIN_CONTAINER
+
+    name = pod["metadata"]["name"]
+    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    container = FLINK_MAIN_CONTAINER if FLINK_MAIN_CONTAINER in containers else None
+    restarted = any(s.get("restartCount") for s in (pod.get("status") or {}).get("containerStatuses") or [])
+    try:
+        # A crash-looping container's useful log is the previous instance's.
+        text = await hook.read_pod_log(
+            name, namespace, container=container, tail_lines=STARTUP_LOG_LINES, limit_bytes=8192, previous=restarted
+        )
+    except Exception:
+        return verdict  # an image that never started has no log
+    if not text.strip():
+        return verdict
+    tail = "\n".join(text.strip().splitlines()[-STARTUP_LOG_LINES:])
+    return dataclasses.replace(verdict, message=f"{verdict.message}\nLast lines of the JobManager log:\n{tail}")
 
 
 class FlinkJobTrigger(BaseTrigger):
     """
     Wait in the triggerer until a Flink job reaches a target state, then fire one event.
 
-    Used by ``FlinkDeploymentOperator`` and ``FlinkJobSensor`` when deferrable. Each look fetches the
-    resource through ``AsyncFlinkKubernetesHook``, judges it with ``judge_custom_resource`` and asks
+    Used by ``FlinkDeploymentOperator``, ``FlinkNativeSubmitOperator`` and ``FlinkJobSensor`` when deferrable.
+    Each look fetches the resource through ``AsyncFlinkKubernetesHook``, judges it (``judge_custom_resource``
+    for the custom resources; :func:`look_native_cluster` for a native cluster) and asks
     :class:`~airflow_provider_flink.state.waiting.Wait` whether the wait is over: the same judgement
-    and rule as the operator's synchronous wait and the sensor's poke.
+    and rule as the operators' synchronous waits and the sensor's poke.
 
     The event payload is :class:`~airflow_provider_flink.state.waiting.WaitEvent` as a dict: ``status`` is
     ``success``, ``failed``, ``timeout`` or ``error``, with a ``message`` for people.
 
-    :param kind: ``FlinkDeployment`` or ``FlinkSessionJob``.
+    :param kind: ``FlinkDeployment``, ``FlinkSessionJob`` or ``FlinkStateSnapshot`` (a savepoint being taken).
     :param name: Name of the resource.
     :param namespace: Namespace of the resource.
     :param connection: Connection settings resolved on the worker
@@ -44,7 +167,7 @@ class FlinkJobTrigger(BaseTrigger):
     :param startup_deadline: Epoch seconds by which the job must have started, or ``None``.
     :param deadline: Epoch seconds by which the wait must be over, or ``None``.
     :param on_kill_action: What the trigger's ``on_kill`` (Airflow 3.3+, when a user kills the deferred task)
-        does to the resource: ``delete``, ``suspend`` or ``keep``.
+        does to the resource: ``delete``, ``suspend`` or ``keep`` (a native cluster cannot be suspended: kept).
     """
 
     def __init__(
@@ -95,19 +218,29 @@ class FlinkJobTrigger(BaseTrigger):
 
     @property
     def resource(self) -> str:
+        if self.kind == NATIVE_KIND:
+            return f"Flink application cluster {self.namespace}/{self.name}"
         return f"{self.kind} {self.namespace}/{self.name}"
 
     def _hook(self) -> AsyncFlinkKubernetesHook:
         from airflow_provider_flink.hooks.kubernetes import AsyncFlinkKubernetesHook
 
+        if self.kind == NATIVE_KIND:
+            return AsyncFlinkKubernetesHook(**self.connection, retry_policy=native_retry_policy())
         return AsyncFlinkKubernetesHook(**self.connection)
 
     async def _look(self, hook: AsyncFlinkKubernetesHook) -> JobVerdict | None:
         from airflow_provider_flink.state.custom_resource import judge_custom_resource
 
+        if self.kind == NATIVE_KIND:
+            return await look_native_cluster(hook, self.name, self.namespace, self.previous_job_id)
         obj = await hook.get_resource(self.kind, self.name, self.namespace)
         if obj is None:
             return None
+        if self.kind == "FlinkStateSnapshot":
+            from airflow_provider_flink.state.snapshot import judge_snapshot
+
+            return judge_snapshot(obj)
         return judge_custom_resource(obj, expected_spec=self.expected_spec, previous_job_id=self.previous_job_id)
 
     def _event(self, event: WaitEvent) -> TriggerEvent:
@@ -138,6 +271,8 @@ class FlinkJobTrigger(BaseTrigger):
                 continue
             if verdict is None:
                 message = f"{self.resource} no longer exists: it was deleted while Airflow waited for it."
+                if self.kind == NATIVE_KIND:
+                    message = native_gone_message(self.name, self.namespace)
                 yield self._event(WaitEvent("error", message))
                 return
             now = time.time()
@@ -151,12 +286,37 @@ class FlinkJobTrigger(BaseTrigger):
 
     async def on_kill(self) -> None:
         """Delete or suspend the resource when a user kills the deferred task (Airflow 3.3+ calls this)."""
-        if self.on_kill_action == "keep":
+        if self.on_kill_action == "keep" or (self.kind == NATIVE_KIND and self.on_kill_action != "delete"):
             return
         hook = self._hook()
+        if self.kind == NATIVE_KIND:
+            self.log.info("Task killed: deleting %s", self.resource)
+            async with hook:
+                await hook.delete_application_cluster(self.name, self.namespace)
+            return
         if self.on_kill_action == "suspend":
             self.log.info("Task killed: suspending %s", self.resource)
             await hook.patch_resource(self.kind, self.name, {"spec": {"job": {"state": "suspended"}}}, self.namespace)
         else:
             self.log.info("Task killed: deleting %s", self.resource)
             await hook.delete_resource(self.kind, self.name, self.namespace)
+
+
+async def first_event(trigger: BaseTrigger) -> dict[str, Any]:
+    """Run a trigger in this process until its first event: an operator's synchronous wait is the deferred one."""
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise RuntimeError(f"{trigger!r} ended without an event")
+
+
+def native_retry_policy() -> Any:
+    """
+    The retry policy of native-mode looks: few, short retries.
+
+    Until the JobManager is up, every look's REST call fails with 503 from the service proxy; the default
+    policy would spend about 15 s retrying each. A failed look is simply looked at again after the poll
+    interval, and the trigger tolerates several failed looks in a row.
+    """
+    from airflow_provider_flink.hooks.retry import RetryPolicy
+
+    return RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, max_total=10.0)
