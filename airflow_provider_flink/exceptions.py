@@ -197,3 +197,11 @@ def _class_for_status(status: int | None, server_message: str | None) -> type[Fl
     if status == 410:
         return FlinkWatchExpired
     return FlinkApiError
+
+
+class FlinkJobFailed(AirflowException):
+    """The Flink job failed, was cancelled or suspended while a task waited for it to run or finish."""
+
+
+class FlinkJobTimeout(AirflowException):
+    """A wait on a Flink job ran out of time (startup timeout, ``wait_timeout`` or ``execution_timeout``)."""

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowFailException,
     AirflowTaskTimeout,
     BaseOperator,
     conf,
 )
 
+from airflow_provider_flink.exceptions import FlinkJobFailed, FlinkJobTimeout
 from airflow_provider_flink.links.flink import FLINK_UI_URL_XCOM_KEY, FlinkWebUILink, render_flink_ui_url
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent
@@ -152,7 +152,12 @@ class FlinkResourceOperator(FlinkConnectionMixin, BaseOperator):
                 # so cleanup runs on the worker instead of the task dying mid-air.
                 timeout=self.execution_timeout + timedelta(minutes=5) if self.execution_timeout else None,
             )
-        event = asyncio.run(first_event(trigger))
+        try:
+            event = asyncio.run(first_event(trigger))
+        except AirflowTaskTimeout:
+            # Airflow's own execution_timeout (a signal on Airflow 2) can strike before the wait's deadline.
+            self._abandon(self._resource_name, self._resource_namespace, reason="execution_timeout reached")
+            raise
         return self.execute_complete(context, event)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +180,8 @@ class FlinkResourceOperator(FlinkConnectionMixin, BaseOperator):
             result = self._result(obj, event=wait_event, name=name, namespace=namespace)
             return result
         if wait_event.status == "timeout":
-            raise AirflowTaskTimeout(wait_event.message)
-        raise AirflowException(wait_event.message)
+            raise FlinkJobTimeout(wait_event.message)
+        raise FlinkJobFailed(wait_event.message)
 
     # -- building ----------------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowTaskTimeout, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
 
+from airflow_provider_flink.exceptions import FlinkJobFailed, FlinkJobTimeout
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WaitEvent
 from airflow_provider_flink.triggers.flink import first_event
@@ -111,8 +112,8 @@ class FlinkLifecycleOperator(FlinkConnectionMixin, BaseOperator):
             self.log.info("%s", wait_event.message)
             return self._result(wait_event)
         if wait_event.status == "timeout":
-            raise AirflowTaskTimeout(wait_event.message)
-        raise AirflowException(wait_event.message)
+            raise FlinkJobTimeout(wait_event.message)
+        raise FlinkJobFailed(wait_event.message)
 
     def _result(self, event: WaitEvent | None) -> dict[str, Any]:
         return {
@@ -248,7 +249,7 @@ class FlinkDeleteJobOperator(FlinkLifecycleOperator):
         if self.wait_for_completion and not self.hook.wait_until_deleted(
             self.kind, self.name, namespace, timeout=self.timeout, interval=min(2.0, self.poll_interval)
         ):
-            raise AirflowTaskTimeout(
+            raise FlinkJobTimeout(
                 f"{self.kind} {namespace}/{self.name} is still there {self.timeout}s after its deletion: is the "
                 "Flink Kubernetes Operator running? Its finalizer keeps the resource until it stopped the job."
             )

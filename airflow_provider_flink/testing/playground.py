@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +30,13 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 TERMINAL_RUN_STATES = ("success", "failed")
 
 
-def _airflow_env(airflow_home: Path, kubeconfig: str) -> dict[str, str]:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _airflow_env(airflow_home: Path, kubeconfig: str, api_port: int) -> dict[str, str]:
     connection = {"conn_type": "kubernetes", "extra": {"kube_config_path": kubeconfig, "namespace": NAMESPACE}}
     return {
         **os.environ,
@@ -39,6 +46,11 @@ def _airflow_env(airflow_home: Path, kubeconfig: str) -> dict[str, str]:
         # The default parallelism starts 32 idle workers (about 5 GB); the examples need a handful.
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{api_port}",
+        # Log servers of the scheduler and triggerer: any free port, so nothing clashes with a running Airflow.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(connection),
         # `airflow standalone` starts its components as `airflow ...` from PATH: this virtualenv's.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -110,7 +122,7 @@ def _start_run(env: dict[str, str], dag_id: str) -> str:
     return run_id
 
 
-def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: float) -> int:
+def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: float, api_port: int) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     airflow_home = workdir / "airflow"
     with KubeEmulator() as emulator:
@@ -118,7 +130,7 @@ def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: fl
         _say(f"Kubernetes API emulator on {emulator.url} (kubeconfig: {kubeconfig})")
         with FlinkOperatorSimulator(kubeconfig, step_seconds=step_seconds):
             _say("Flink Kubernetes Operator simulator reconciling FlinkDeployments")
-            env = _airflow_env(airflow_home, kubeconfig)
+            env = _airflow_env(airflow_home, kubeconfig, api_port)
             _airflow("db", "migrate", env=env)
             _say(f"Starting Airflow (AIRFLOW_HOME={airflow_home}, DAGs from {DAGS_FOLDER})")
             log = open(workdir / "airflow-standalone.log", "w")  # noqa: SIM115 - lives as long as the process
@@ -132,7 +144,7 @@ def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: fl
             try:
                 _wait_for_dag(env, dag_id, 180, standalone)
                 _airflow("dags", "unpause", dag_id, env=env)
-                return _drive(emulator, env, airflow_home, dag_id, once, timeout)
+                return _drive(emulator, env, airflow_home, dag_id, once, timeout, api_port)
             finally:
                 _say("Stopping Airflow")
                 os.killpg(standalone.pid, signal.SIGTERM)
@@ -144,7 +156,13 @@ def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: fl
 
 
 def _drive(
-    emulator: KubeEmulator, env: dict[str, str], airflow_home: Path, dag_id: str, once: bool, timeout: float
+    emulator: KubeEmulator,
+    env: dict[str, str],
+    airflow_home: Path,
+    dag_id: str,
+    once: bool,
+    timeout: float,
+    api_port: int,
 ) -> int:
     run_id = _start_run(env, dag_id)
     _say(f"{dag_id} is running (run {run_id}); following its Flink resources:")
@@ -162,7 +180,7 @@ def _drive(
         time.sleep(1)
     _say(f"DAG run {run_id} ended: {state}")
     passwords = airflow_home / "simple_auth_manager_passwords.json.generated"
-    _say(f"Airflow UI: http://localhost:8080 (user admin, password in {passwords})")
+    _say(f"Airflow UI: http://localhost:{api_port} (user admin, password in {passwords})")
     if not once:
         _say("Everything stays up for you to explore; press Ctrl-C to stop.")
         try:
@@ -180,10 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="stop after the DAG run instead of serving")
     parser.add_argument("--step-seconds", type=float, default=1.0, help="pace of the simulated Flink operator")
     parser.add_argument("--timeout", type=float, default=600, help="seconds the DAG run may take")
+    parser.add_argument("--port", type=int, default=8080, help="port of Airflow's UI and API server")
     args = parser.parse_args(argv)
     # `kill` or a terminal closing must still stop Airflow: run the cleanup in `finally` blocks.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    return run(Path(args.workdir).resolve(), args.dag, args.once, args.step_seconds, args.timeout)
+    return run(Path(args.workdir).resolve(), args.dag, args.once, args.step_seconds, args.timeout, args.port)
 
 
 if __name__ == "__main__":
