@@ -212,9 +212,7 @@ def test_answer_slower_than_the_request_timeout_is_retried(
     assert len(async_sleeps.waits) == 1
 
 
-def test_persistent_500_gives_up_with_a_clear_error(
-    run_async: Callable[..., Any], emulator: KubeEmulator
-) -> None:
+def test_persistent_500_gives_up_with_a_clear_error(run_async: Callable[..., Any], emulator: KubeEmulator) -> None:
     from airflow_provider_flink.testing.kube_emulator import Fault
 
     emulator.add_fault(Fault(verb="GET", path_regex="flinkdeployments/sick", status=500, count=None))
@@ -236,9 +234,7 @@ def test_forbidden_read_names_object_status_and_server_message(
 ) -> None:
     from airflow_provider_flink.testing.kube_emulator import Fault
 
-    emulator.add_fault(
-        Fault(verb="GET", path_regex="flinkdeployments/secret", status=403, message="nope: RBAC")
-    )
+    emulator.add_fault(Fault(verb="GET", path_regex="flinkdeployments/secret", status=403, message="nope: RBAC"))
 
     async def scenario(hook: AsyncFlinkKubernetesHook) -> Any:
         return await hook.get_resource("FlinkDeployment", "secret")
@@ -310,20 +306,14 @@ def test_watch_from_an_expired_version_raises_watch_expired(flink_deployment: Bo
     from airflow_provider_flink.testing.kube_emulator import KubeEmulator
 
     with KubeEmulator(event_history=2) as emulator:
-        writer = FlinkKubernetesHook(
-            kubernetes_conn_id=None, config_dict=emulator.kubeconfig_dict(), namespace="ns"
-        )
+        writer = FlinkKubernetesHook(kubernetes_conn_id=None, config_dict=emulator.kubeconfig_dict(), namespace="ns")
         first = writer.create_resource(flink_deployment("e0"))
         for index in range(1, 5):
             writer.create_resource(flink_deployment(f"e{index}"))
 
         async def main() -> list[tuple[str, str]]:
-            async with AsyncFlinkKubernetesHook(
-                config_dict=emulator.kubeconfig_dict(), namespace="ns"
-            ) as hook:
-                return await _collect(
-                    hook, 1, resource_version=first["metadata"]["resourceVersion"], timeout_seconds=5
-                )
+            async with AsyncFlinkKubernetesHook(config_dict=emulator.kubeconfig_dict(), namespace="ns") as hook:
+                return await _collect(hook, 1, resource_version=first["metadata"]["resourceVersion"], timeout_seconds=5)
 
         with pytest.raises(FlinkWatchExpired) as raised:
             asyncio.run(main())

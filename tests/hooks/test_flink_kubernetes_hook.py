@@ -70,9 +70,7 @@ def test_namespace_comes_from_argument_then_hook_then_connection_then_default(
 # -- CRUD and apply ---------------------------------------------------------------------------
 
 
-def test_created_deployment_is_read_back_with_its_spec(
-    hook: FlinkKubernetesHook, flink_deployment: Body
-) -> None:
+def test_created_deployment_is_read_back_with_its_spec(hook: FlinkKubernetesHook, flink_deployment: Body) -> None:
     created = hook.create_resource(flink_deployment("wordcount"))
 
     read = hook.get_resource("FlinkDeployment", "wordcount")
@@ -128,9 +126,7 @@ def test_apply_updates_a_changed_spec_and_keeps_labels_set_by_others(
 ) -> None:
     hook.create_resource(flink_deployment("grow"))
     hook.patch_resource("FlinkDeployment", "grow", {"metadata": {"labels": {"team": "data"}}})
-    desired = flink_deployment(
-        "grow", job={"jarURI": "local:///job.jar", "parallelism": 4, "upgradeMode": "stateless"}
-    )
+    desired = flink_deployment("grow", job={"jarURI": "local:///job.jar", "parallelism": 4, "upgradeMode": "stateless"})
 
     obj, outcome = hook.apply_resource(desired)
 
@@ -179,9 +175,7 @@ def test_apply_gives_up_when_the_resource_keeps_changing(
 ) -> None:
     hook.create_resource(flink_deployment("busy"))
     raced = _RacedHook(rival=hook, races=100, kubernetes_conn_id=kube_conn, conflict_retries=2)
-    desired = flink_deployment(
-        "busy", job={"jarURI": "local:///job.jar", "parallelism": 3, "upgradeMode": "stateless"}
-    )
+    desired = flink_deployment("busy", job={"jarURI": "local:///job.jar", "parallelism": 3, "upgradeMode": "stateless"})
 
     with pytest.raises(FlinkConflictError, match=f"FlinkDeployment {NAMESPACE}/busy.*kept changing"):
         raced.apply_resource(desired)
@@ -320,9 +314,7 @@ def test_dropped_connection_is_retried(
     from airflow_provider_flink.testing.kube_emulator import Fault
 
     hook.create_resource(flink_deployment("dropped"))
-    emulator.add_fault(
-        Fault(verb="GET", path_regex="flinkdeployments/dropped", drop_connection=True, count=2)
-    )
+    emulator.add_fault(Fault(verb="GET", path_regex="flinkdeployments/dropped", drop_connection=True, count=2))
 
     obj = hook.get_resource("FlinkDeployment", "dropped")
 
@@ -385,9 +377,7 @@ def test_unreachable_api_server_gives_up_with_a_clear_error(fast_retries: RetryP
         kubernetes_conn_id=None, config_dict=unreachable, retry_policy=fast_retries, sleep=lambda _: None
     )
 
-    with pytest.raises(
-        FlinkApiUnavailable, match="FlinkDeployment default/any: no HTTP answer.*gave up after"
-    ):
+    with pytest.raises(FlinkApiUnavailable, match="FlinkDeployment default/any: no HTTP answer.*gave up after"):
         hook.get_resource("FlinkDeployment", "any")
 
 
@@ -467,9 +457,7 @@ def test_flink_rest_reaches_the_cluster_through_the_service_proxy(
     )
 
 
-def test_flink_rest_sends_method_query_and_body(
-    hook: FlinkKubernetesHook, flink_rest: list[tuple[str, str]]
-) -> None:
+def test_flink_rest_sends_method_query_and_body(hook: FlinkKubernetesHook, flink_rest: list[tuple[str, str]]) -> None:
     hook.flink_rest("PATCH", "wc-rest", "jobs/abc", params={"mode": "cancel"})
     answer = hook.flink_rest("POST", "wc", "/jobs/abc/stop", body={"drain": False})
 
@@ -477,9 +465,7 @@ def test_flink_rest_sends_method_query_and_body(
     assert flink_rest == [("PATCH", "/jobs/abc?mode=cancel"), ("POST", "/jobs/abc/stop")]
 
 
-def test_flink_rest_error_carries_flinks_message(
-    hook: FlinkKubernetesHook, flink_rest: list[tuple[str, str]]
-) -> None:
+def test_flink_rest_error_carries_flinks_message(hook: FlinkKubernetesHook, flink_rest: list[tuple[str, str]]) -> None:
     with pytest.raises(FlinkRestError) as raised:
         hook.flink_rest("GET", "wc", "/jobs/nope")
 
@@ -513,9 +499,7 @@ def _pod(name: str, labels: dict[str, str]) -> dict[str, Any]:
 
 def test_pod_log_is_bounded_in_lines_and_bytes(hook: FlinkKubernetesHook, emulator: KubeEmulator) -> None:
     k8s.CoreV1Api(hook.api_client).create_namespaced_pod(NAMESPACE, _pod("wc-jm", {"app": "wc"}))
-    emulator.set_pod_log(
-        NAMESPACE, "wc-jm", "".join(f"line {i:04d} of the jobmanager log\n" for i in range(1000))
-    )
+    emulator.set_pod_log(NAMESPACE, "wc-jm", "".join(f"line {i:04d} of the jobmanager log\n" for i in range(1000)))
 
     tail = hook.read_pod_log("wc-jm", tail_lines=3)
     capped = hook.read_pod_log("wc-jm", tail_lines=None, limit_bytes=100)
@@ -609,21 +593,15 @@ def test_delete_application_cluster_removes_deployment_dependents_and_ha_configm
             "spec": {"ports": [{"name": "rest", "port": 8081}]},
         },
     )
-    core.create_namespaced_config_map(
-        NAMESPACE, {"metadata": {"name": "flink-config-wc", "ownerReferences": owner}}
-    )
+    core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": "flink-config-wc", "ownerReferences": owner}})
     ha_labels = {"app": "wc", "configmap-type": "high-availability", "type": "flink-native-kubernetes"}
-    core.create_namespaced_config_map(
-        NAMESPACE, {"metadata": {"name": "wc-cluster-config-map", "labels": ha_labels}}
-    )
+    core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": "wc-cluster-config-map", "labels": ha_labels}})
     core.create_namespaced_config_map(
         NAMESPACE,
         {"metadata": {"name": "wc-00000000000000000000000000000000-config-map", "labels": ha_labels}},
     )
     other_ha = {**ha_labels, "app": "other"}
-    core.create_namespaced_config_map(
-        NAMESPACE, {"metadata": {"name": "other-cluster-config-map", "labels": other_ha}}
-    )
+    core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": "other-cluster-config-map", "labels": other_ha}})
 
     deleted = hook.delete_application_cluster("wc")
 

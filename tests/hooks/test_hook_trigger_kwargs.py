@@ -33,9 +33,7 @@ def test_inline_kubeconfig_connection_round_trips_to_an_async_hook_without_a_loo
     flink_deployment: Any,
 ) -> None:
     hook.create_resource(flink_deployment("wordcount"))
-    kwargs = json.loads(
-        json.dumps(FlinkKubernetesHook(kubernetes_conn_id=kube_conn).get_trigger_connection_kwargs())
-    )
+    kwargs = json.loads(json.dumps(FlinkKubernetesHook(kubernetes_conn_id=kube_conn).get_trigger_connection_kwargs()))
     # The triggerer knows no such connection: a lookup would now fail.
     monkeypatch.delenv(f"AIRFLOW_CONN_{kube_conn.upper()}")
 

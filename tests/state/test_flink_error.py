@@ -11,8 +11,7 @@ from airflow_provider_flink.state import FlinkError, parse_flink_error
 
 NESTED: dict[str, Any] = {
     "type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
-    "message": "org.apache.flink.client.deployment.ClusterDeploymentException: "
-    "Could not create Kubernetes cluster",
+    "message": "org.apache.flink.client.deployment.ClusterDeploymentException: Could not create Kubernetes cluster",
     "stackTrace": "org.apache.flink.kubernetes.operator.exception.ReconciliationException: ...\n\tat ...",
     "additionalMetadata": {"labels": ["kubernetes"]},
     "throwableList": [
@@ -124,9 +123,7 @@ Caused by: java.io.FileNotFoundException: s3://bucket/in does not exist
             FlinkError(type=None, message='["not", "an", "object"]'),
             id="json_list",
         ),
-        pytest.param(
-            '{"unrelated": true}', FlinkError(type=None, message='{"unrelated": true}'), id="foreign_json"
-        ),
+        pytest.param('{"unrelated": true}', FlinkError(type=None, message='{"unrelated": true}'), id="foreign_json"),
         pytest.param(None, None, id="none"),
         pytest.param("", None, id="empty"),
         pytest.param("  \n ", None, id="blank"),
@@ -140,9 +137,7 @@ def test_parse_flink_error(raw: Any, expected: FlinkError | None) -> None:
     ("error", "summary"),
     [
         pytest.param(
-            FlinkError(
-                type="java.lang.IllegalStateException", message="boom", root_cause="java.io.IOException: x"
-            ),
+            FlinkError(type="java.lang.IllegalStateException", message="boom", root_cause="java.io.IOException: x"),
             "java.lang.IllegalStateException: boom (root cause: java.io.IOException: x)",
             id="type_message_and_root_cause",
         ),

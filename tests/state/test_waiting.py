@@ -77,9 +77,7 @@ def test_success_seen_at_the_deadline_is_still_success():
 
 
 def test_event_carries_job_facts_for_xcom():
-    verdict = JobVerdict(
-        JobPhase.FINISHED, "done", job_id="b" * 32, job_state="FINISHED", savepoint_path="s3://x"
-    )
+    verdict = JobVerdict(JobPhase.FINISHED, "done", job_id="b" * 32, job_state="FINISHED", savepoint_path="s3://x")
 
     event = Wait("finished").check(verdict, now=0.0)
 
