@@ -174,3 +174,18 @@ def test_requests_are_recorded_with_verb_query_and_status(emulator: KubeEmulator
         ("LIST", "/api/v1/namespaces/default/pods", {"labelSelector": "app=x"}, 200),
         ("GET", "/api/v1/namespaces/default/pods/missing", {}, 404),
     ]
+
+
+def test_fault_with_skip_lets_the_first_matching_requests_through(emulator, kube_api_client):
+    kube_api_client.configuration.retries = False
+    core = client.CoreV1Api(kube_api_client)
+    core.create_namespaced_config_map("default", {"metadata": {"name": "cm"}, "data": {}})
+    emulator.add_fault(Fault(verb="GET", path_regex=r"/configmaps/cm$", status=503, count=1, skip=2))
+
+    core.read_namespaced_config_map("cm", "default")
+    core.read_namespaced_config_map("cm", "default")
+    with pytest.raises(ApiException) as failure:
+        core.read_namespaced_config_map("cm", "default")
+
+    assert failure.value.status == 503
+    assert core.read_namespaced_config_map("cm", "default").metadata.name == "cm"

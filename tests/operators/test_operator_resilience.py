@@ -21,8 +21,11 @@ from airflow_provider_flink.triggers.flink import FlinkJobTrigger
         Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", status=503, count=4),
         Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", status=429, count=2, retry_after=0.3),
         Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", drop_connection=True, count=2),
+        # Longer than one call's retry budget (6 attempts): the wait itself must ride it out. The first GET,
+        # made before the create, passes.
+        Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", status=500, count=9, skip=1),
     ],
-    ids=["503-burst", "429-retry-after", "dropped-connections"],
+    ids=["503-burst", "429-retry-after", "dropped-connections", "outage-longer-than-retries"],
 )
 def test_api_faults_during_the_wait_do_not_change_the_verdict(emulator, simulator, k8s_connection, fault, deferrable):
     with new_dag() as dag:

@@ -53,6 +53,8 @@ class Fault:
     :param cut_watch_after_events: a matching watch is served normally, then its connection is
         closed abruptly (no end of the chunked body) after that many events.
     :param message: the message of the error Status.
+    :param skip: how many matching requests pass untouched before the fault starts (e.g. to hit a wait, not
+        the submission before it).
     """
 
     verb: str | None = None
@@ -64,7 +66,9 @@ class Fault:
     drop_connection: bool = False
     cut_watch_after_events: int | None = None
     message: str | None = None
+    skip: int = 0
     hits: int = field(default=0, compare=False)
+    skipped: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.verb is not None:
@@ -82,7 +86,7 @@ class Fault:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         """Build a fault from JSON (the admin endpoint); unknown keys are refused."""
-        names = {f.name for f in fields(cls)} - {"hits"}
+        names = {f.name for f in fields(cls)} - {"hits", "skipped"}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown Fault fields: {sorted(unknown)}")
@@ -138,6 +142,9 @@ class FaultTable:
                     continue
                 if fault.count is not None and fault.hits >= fault.count:
                     continue
+                if fault.skipped < fault.skip:
+                    fault.skipped += 1
+                    return None
                 fault.hits += 1
                 return fault
         return None
