@@ -6,14 +6,11 @@ back the ConfigMap the CLI creates: the configuration the JobManager would start
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from airflow_provider_flink.native import (
     detect_flink_version,
     run_action,
 )
+from airflow_provider_flink.testing.kube_emulator import KubeEmulator
 
 
 @pytest.fixture(scope="module")
@@ -110,67 +108,19 @@ def test_version_detection_of_a_missing_binary_names_it(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The built command against the real CLI and a stand-in API server
+# The built command against the real CLI and the Kubernetes API emulator
 # ---------------------------------------------------------------------------------------------------
 
 
-class _StandInApiServer(BaseHTTPRequestHandler):
-    """Answers what `flink run --target kubernetes-application` asks: creates are echoed and kept."""
-
-    objects: dict[str, Any] = {}
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
-        found = self.objects.get(self.path.split("?")[0])
-        if found is None:
-            self._answer(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404})
-        else:
-            self._answer(200, found)
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        body["metadata"]["uid"] = "uid-" + body["metadata"]["name"]  # the CLI sets ownerReferences from it
-        self.objects[f"{self.path.split('?')[0]}/{body['metadata']['name']}"] = body
-        self._answer(201, body)
-
-
 @pytest.fixture
-def kubeconfig(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    objects: dict[str, Any] = {}
-    handler = type("Handler", (_StandInApiServer,), {"objects": objects})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    path = tmp_path / "kubeconfig"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "jobs"}}],
-                "current-context": "x",
-            }
-        )
-    )
-    yield path, objects
-    server.shutdown()
-    server.server_close()
+def kubeconfig(tmp_path: Path) -> Iterator[tuple[Path, KubeEmulator]]:
+    with KubeEmulator() as emulator:
+        yield Path(emulator.write_kubeconfig(str(tmp_path / "kubeconfig"), namespace="jobs")), emulator
 
 
-def _deployed_configuration(objects: dict[str, Any], cluster_id: str) -> dict[str, Any]:
-    config_map = objects[f"/api/v1/namespaces/jobs/configmaps/flink-config-{cluster_id}"]
+def _deployed_configuration(emulator: KubeEmulator, cluster_id: str) -> dict[str, Any]:
+    config_map = emulator.get_object("", "v1", "configmaps", "jobs", f"flink-config-{cluster_id}")
+    assert config_map is not None, f"the CLI created no flink-config-{cluster_id} ConfigMap"
     return yaml.safe_load(config_map["data"]["config.yaml"])
 
 
@@ -200,7 +150,7 @@ def test_real_cli_delivers_the_options_and_arguments_to_the_jobmanager_configura
 ):
     if FlinkVersion.parse(real_version) < (1, 19):
         pytest.fail(f"This test reads a config.yaml ConfigMap, which Flink {real_version} does not write.")
-    path, objects = kubeconfig
+    path, emulator = kubeconfig
     spec = NativeJobSpec(
         cluster_id="wordcount",
         namespace="jobs",
@@ -221,7 +171,7 @@ def test_real_cli_delivers_the_options_and_arguments_to_the_jobmanager_configura
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-3000:]
     assert argv[1] == run_action(real_version)
-    conf = _deployed_configuration(objects, "wordcount")
+    conf = _deployed_configuration(emulator, "wordcount")
     assert conf["$internal"]["application"]["program-args"] == program_args_seen_by_flink
     assert conf["$internal"]["application"]["main"] == main
     kubernetes = conf["kubernetes"]
