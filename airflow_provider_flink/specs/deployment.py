@@ -175,9 +175,7 @@ def _find_spec_file(text: str, search_path: Sequence[str | os.PathLike[str]]) ->
         if candidate.is_file():
             return candidate
         if candidate.is_dir():
-            raise FlinkSpecError(
-                f"Spec file {str(candidate)!r} is a directory; name the YAML or JSON file in it."
-            )
+            raise FlinkSpecError(f"Spec file {str(candidate)!r} is a directory; name the YAML or JSON file in it.")
     looked_in = ", ".join(repr(str(candidate.parent) or ".") for candidate in candidates)
     raise FlinkSpecError(
         f"Spec file {text!r} does not exist (looked in {looked_in}). A one-line string ending in "
@@ -247,9 +245,7 @@ def _parse_document(text: str, origin: str) -> dict[str, Any]:
             raise FlinkSpecError(str(err) + hint) from err
     documents = [document for document in documents if document is not None]
     if not documents:
-        raise FlinkSpecError(
-            f"{origin} holds no document; it must hold one FlinkDeployment or FlinkSessionJob."
-        )
+        raise FlinkSpecError(f"{origin} holds no document; it must hold one FlinkDeployment or FlinkSessionJob.")
     if len(documents) > 1:
         raise FlinkSpecError(
             f"{origin} holds {len(documents)} YAML documents; exactly one is expected "
@@ -308,13 +304,9 @@ def validate_name(name: object, *, field: str = "metadata.name", argument: str =
     else:
         if any("A" <= ch <= "Z" for ch in name):
             problems.append("it contains uppercase letters")
-        bad = sorted(
-            {ch for ch in name if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "-")}
-        )
+        bad = sorted({ch for ch in name if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "-")})
         if bad:
-            problems.append(
-                f"it contains {', '.join(repr(ch) for ch in bad)} (only a-z, 0-9 and '-' are allowed)"
-            )
+            problems.append(f"it contains {', '.join(repr(ch) for ch in bad)} (only a-z, 0-9 and '-' are allowed)")
         if not ("a" <= name[0].lower() <= "z"):
             problems.append(f"it starts with {name[0]!r} instead of a letter")
         if name[-1] == "-":
@@ -525,21 +517,15 @@ def build_flink_deployment(
     spec = _mapping_at(body, "spec", "spec", create=True)
 
     _set_if_given(spec, "image", _check_str(image, "spec.image", "image"))
-    _set_if_given(
-        spec, "serviceAccount", _check_str(service_account, "spec.serviceAccount", "service_account")
-    )
+    _set_if_given(spec, "serviceAccount", _check_str(service_account, "spec.serviceAccount", "service_account"))
     if spec.get("serviceAccount") is None:
         spec["serviceAccount"] = DEFAULT_SERVICE_ACCOUNT
-    _set_if_given(
-        spec, "restartNonce", _check_int(restart_nonce, "spec.restartNonce", "restart_nonce", minimum=0)
-    )
+    _set_if_given(spec, "restartNonce", _check_int(restart_nonce, "spec.restartNonce", "restart_nonce", minimum=0))
     full_version: str | None = None
     if flink_version is not None:
         spec["flinkVersion"], full_version = _parse_flink_version(flink_version, argument="flink_version")
     elif spec.get("flinkVersion") is not None:
-        spec["flinkVersion"], full_version = _parse_flink_version(
-            spec["flinkVersion"], argument="flink_version"
-        )
+        spec["flinkVersion"], full_version = _parse_flink_version(spec["flinkVersion"], argument="flink_version")
     _merge_if_given(spec, "flinkConfiguration", flink_configuration, "flink_configuration")
     _merge_if_given(spec, "podTemplate", pod_template, "pod_template")
     for key, given, argument, default in (
@@ -681,12 +667,8 @@ def build_flink_session_job(
     body = _start_body(document, FLINK_SESSION_JOB_KIND)
     metadata = _apply_metadata(body, name=name, namespace=namespace, labels=labels, annotations=annotations)
     spec = _mapping_at(body, "spec", "spec", create=True)
-    _set_if_given(
-        spec, "deploymentName", _check_str(deployment_name, "spec.deploymentName", "deployment_name")
-    )
-    _set_if_given(
-        spec, "restartNonce", _check_int(restart_nonce, "spec.restartNonce", "restart_nonce", minimum=0)
-    )
+    _set_if_given(spec, "deploymentName", _check_str(deployment_name, "spec.deploymentName", "deployment_name"))
+    _set_if_given(spec, "restartNonce", _check_int(restart_nonce, "spec.restartNonce", "restart_nonce", minimum=0))
     _merge_if_given(spec, "flinkConfiguration", flink_configuration, "flink_configuration")
 
     document_job = spec.get("job")
@@ -739,9 +721,7 @@ def validate_body(body: Mapping[str, Any], *, strict_unknown_fields: bool = True
     if errors:
         metadata = body.get("metadata") or {}
         what = (
-            f"{metadata.get('namespace')}/{metadata.get('name')}"
-            if metadata.get("namespace")
-            else metadata.get("name")
+            f"{metadata.get('namespace')}/{metadata.get('name')}" if metadata.get("namespace") else metadata.get("name")
         )
         raise FlinkSpecError(
             f"{body.get('kind')} {what} does not match the CRD of Flink Kubernetes Operator {CRD_RELEASE}: "
@@ -832,9 +812,7 @@ def _apply_job_arguments(
     _set_if_given(job, "entryClass", _check_str(entry_class, "spec.job.entryClass", "entry_class"))
     if args is not None:
         job["args"] = _check_args(args)
-    _set_if_given(
-        job, "parallelism", _check_int(parallelism, "spec.job.parallelism", "parallelism", minimum=1)
-    )
+    _set_if_given(job, "parallelism", _check_int(parallelism, "spec.job.parallelism", "parallelism", minimum=1))
     if upgrade_mode is not None:
         job["upgradeMode"] = upgrade_mode
     if job_state is not None:
@@ -913,8 +891,7 @@ def _component_patch(given: Mapping[str, Any], argument: str) -> dict[str, Any]:
     """Turn ``{"cpu": 1, "memory": "2048m", "replicas": 1}`` into the CRD's jobManager/taskManager shape."""
     if not isinstance(given, Mapping):
         raise FlinkSpecError(
-            f"{argument} must be a mapping such as {{'cpu': 1, 'memory': '2048m'}}; "
-            f"got {type(given).__name__}."
+            f"{argument} must be a mapping such as {{'cpu': 1, 'memory': '2048m'}}; got {type(given).__name__}."
         )
     field = "spec.jobManager" if argument == "job_manager" else "spec.taskManager"
     aliases = {"ephemeralStorage": "ephemeral_storage", "podTemplate": "pod_template"}
@@ -931,9 +908,7 @@ def _component_patch(given: Mapping[str, Any], argument: str) -> dict[str, Any]:
             resource[_COMPONENT_RESOURCE_KEYS[key]] = value
         elif key == "resource":
             if not isinstance(value, Mapping):
-                raise FlinkSpecError(
-                    f"{argument}['resource'] must be a mapping.", fields=[f"{field}.resource"]
-                )
+                raise FlinkSpecError(f"{argument}['resource'] must be a mapping.", fields=[f"{field}.resource"])
             resource.update(value)
         elif key == "pod_template":
             patch["podTemplate"] = copy.deepcopy(value)
@@ -986,9 +961,7 @@ def _mapping_at(parent: dict[str, Any], key: str, field: str, *, create: bool = 
             return {}
         value = parent[key] = {}
     if not isinstance(value, dict):
-        raise FlinkSpecError(
-            f"{field} must be a mapping; the document has {type(value).__name__}.", fields=[field]
-        )
+        raise FlinkSpecError(f"{field} must be a mapping; the document has {type(value).__name__}.", fields=[field])
     return value
 
 
@@ -1021,8 +994,7 @@ def _check_int(value: object, field: str, argument: str, *, minimum: int) -> int
 def _check_args(args: object) -> list[str]:
     if isinstance(args, str | bytes) or not isinstance(args, Sequence):
         raise FlinkSpecError(
-            f"spec.job.args (argument args) must be a list of strings such as ['--input', 'x']; "
-            f"got {args!r}.",
+            f"spec.job.args (argument args) must be a list of strings such as ['--input', 'x']; got {args!r}.",
             fields=["spec.job.args"],
         )
     for index, arg in enumerate(args):
@@ -1047,7 +1019,5 @@ def _raise_if_missing(kind: str, metadata: Mapping[str, Any], missing: list[tupl
 
 def _ordered(body: dict[str, Any]) -> dict[str, Any]:
     # The usual manifest order reads best when the body is logged or rendered in the UI.
-    head: dict[str, Any] = {
-        key: body[key] for key in ("apiVersion", "kind", "metadata", "spec") if key in body
-    }
+    head: dict[str, Any] = {key: body[key] for key in ("apiVersion", "kind", "metadata", "spec") if key in body}
     return {**head, **{key: value for key, value in body.items() if key not in head}}

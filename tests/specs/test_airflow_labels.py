@@ -140,8 +140,6 @@ def test_labelling_twice_gives_equal_bodies():
 @pytest.mark.parametrize("run_id", RUN_IDS)
 def test_labelled_body_passes_the_crd_metadata_checks(run_id):
     body = build_flink_session_job(None, name="report", deployment_name="session", jar_uri="https://r/j.jar")
-    labels, annotations = airflow_labels(
-        "a_very_long_dag_id_" * 10, "load", run_id, map_index=0, try_number=1
-    )
+    labels, annotations = airflow_labels("a_very_long_dag_id_" * 10, "load", run_id, map_index=0, try_number=1)
 
     validate_body(with_airflow_metadata(body, labels, annotations))

@@ -76,9 +76,7 @@ def test_enum_constants_match_the_shipped_crds(constant, crd_file, path):
 
 
 def test_typed_arguments_alone_build_a_complete_application_deployment():
-    body = build_flink_deployment(
-        None, **TYPED, namespace="flink", jar_uri="local:///opt/flink/usrlib/wc.jar"
-    )
+    body = build_flink_deployment(None, **TYPED, namespace="flink", jar_uri="local:///opt/flink/usrlib/wc.jar")
 
     assert body == {
         "apiVersion": "flink.apache.org/v1beta1",
@@ -140,9 +138,7 @@ def test_document_without_resources_gets_no_invented_resources():
         pytest.param({"args": ["--b"]}, ("spec", "job", "args"), ["--b"], id="args-replaced-whole"),
         pytest.param({"args": ()}, ("spec", "job", "args"), [], id="empty-args-clear-the-list"),
         pytest.param({"parallelism": 8}, ("spec", "job", "parallelism"), 8, id="parallelism"),
-        pytest.param(
-            {"upgrade_mode": "last_state"}, ("spec", "job", "upgradeMode"), "last-state", id="upgrade"
-        ),
+        pytest.param({"upgrade_mode": "last_state"}, ("spec", "job", "upgradeMode"), "last-state", id="upgrade"),
         pytest.param({"job_state": "SUSPENDED"}, ("spec", "job", "state"), "suspended", id="job-state"),
         pytest.param(
             {"flink_configuration": {"taskmanager.numberOfTaskSlots": "4", "new.key": "v"}},
@@ -209,18 +205,14 @@ def test_arguments_do_not_touch_unrelated_document_fields():
 
 
 def test_typed_only_resources_fill_in_defaults_under_the_given_values():
-    body = build_flink_deployment(
-        None, **TYPED, jar_uri="local:///j.jar", task_manager={"cpu": 2, "replicas": 2}
-    )
+    body = build_flink_deployment(None, **TYPED, jar_uri="local:///j.jar", task_manager={"cpu": 2, "replicas": 2})
 
     assert body["spec"]["taskManager"] == {"replicas": 2, "resource": {"cpu": 2, "memory": "1728m"}}
     assert "parallelism" not in body["spec"]["job"]  # replicas size the job; the operator accepts that
 
 
 def test_python_file_builds_a_python_driver_job_like_the_operator_example():
-    body = build_flink_deployment(
-        None, **TYPED, python_file="/opt/flink/usrlib/job.py", args=["--date", "2026-01-01"]
-    )
+    body = build_flink_deployment(None, **TYPED, python_file="/opt/flink/usrlib/job.py", args=["--date", "2026-01-01"])
 
     assert body["spec"]["job"] == {
         "entryClass": PYTHON_DRIVER,
@@ -298,24 +290,16 @@ def test_python_file_keeps_the_jar_uri_of_a_python_document():
 @pytest.mark.parametrize(
     ("document", "arguments", "message"),
     [
-        pytest.param(
-            None, {"jar_uri": "local:///j.jar", "python_file": "/a.py"}, "drop jar_uri", id="jar-and-py"
-        ),
-        pytest.param(
-            None, {"python_file": "/a.py", "python_module": "m"}, "pass one", id="python-file-and-module"
-        ),
+        pytest.param(None, {"jar_uri": "local:///j.jar", "python_file": "/a.py"}, "drop jar_uri", id="jar-and-py"),
+        pytest.param(None, {"python_file": "/a.py", "python_module": "m"}, "pass one", id="python-file-and-module"),
         pytest.param(
             None,
             {"python_module": "m", "entry_class": "org.X"},
             "entry_class 'org.X'",
             id="entry-class-and-py",
         ),
-        pytest.param(
-            DOCUMENT, {"python_file": "/a.py"}, "'org.example.WordCount'", id="java-document-and-py"
-        ),
-        pytest.param(
-            None, {"session_cluster": True, "jar_uri": "local:///j.jar"}, "jar_uri", id="session-and-jar"
-        ),
+        pytest.param(DOCUMENT, {"python_file": "/a.py"}, "'org.example.WordCount'", id="java-document-and-py"),
+        pytest.param(None, {"session_cluster": True, "jar_uri": "local:///j.jar"}, "jar_uri", id="session-and-jar"),
         pytest.param(DOCUMENT, {"session_cluster": True}, "spec.job", id="session-and-document-job"),
         pytest.param({"kind": "FlinkSessionJob"}, {}, "is a FlinkSessionJob", id="wrong-kind"),
         pytest.param({"apiVersion": "flink.apache.org/v1alpha1"}, {}, "v1beta1", id="wrong-api-version"),
@@ -411,9 +395,7 @@ def test_entry_class_alone_is_enough_for_a_job_jar_already_in_the_image():
         pytest.param({"job_state": "paused"}, "running, suspended", id="job-state"),
         pytest.param({"image": ""}, "non-empty string", id="empty-image"),
         pytest.param({"namespace": "Team_A"}, "not a valid Kubernetes namespace", id="namespace"),
-        pytest.param(
-            {"job_manager": {"memory": 2048}}, "a bare number would be read as bytes", id="memory-int"
-        ),
+        pytest.param({"job_manager": {"memory": 2048}}, "a bare number would be read as bytes", id="memory-int"),
         pytest.param({"job_manager": {"cpu": "1"}}, "positive number of cores", id="cpu-string"),
         pytest.param({"task_manager": {"slots": 2}}, "unknown key 'slots'", id="unknown-component-key"),
         pytest.param({"task_manager": {"replicas": 0}}, "at least 1", id="replicas-zero"),

@@ -25,9 +25,7 @@ def test_valid_cluster_id_passes(name):
         pytest.param("WordCount", "contains uppercase letters", "'wordcount'", id="uppercase"),
         pytest.param("word_count", "contains '_'", "'word-count'", id="underscore"),
         pytest.param("word.count v2", "contains ' ', '.'", "'word-count-v2'", id="dot-and-space"),
-        pytest.param(
-            "2nd-job", "starts with '2' instead of a letter", "'job-2nd-job'", id="starts-with-digit"
-        ),
+        pytest.param("2nd-job", "starts with '2' instead of a letter", "'job-2nd-job'", id="starts-with-digit"),
         pytest.param("-job", "starts with '-'", "'job'", id="starts-with-dash"),
         pytest.param("job-", "ends with '-'", "'job'", id="ends-with-dash"),
         pytest.param("a" * 46, "is 46 characters long, more than 45", "'" + "a" * 45 + "'", id="too-long"),

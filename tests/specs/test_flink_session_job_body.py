@@ -60,9 +60,7 @@ def test_typed_arguments_alone_build_a_complete_session_job():
         pytest.param({"jar_uri": "s3://b/j.jar"}, ("spec", "job", "jarURI"), "s3://b/j.jar", id="jar-uri"),
         pytest.param({"args": ["--day", "2"]}, ("spec", "job", "args"), ["--day", "2"], id="args-replaced"),
         pytest.param({"parallelism": 2}, ("spec", "job", "parallelism"), 2, id="parallelism"),
-        pytest.param(
-            {"upgrade_mode": "savepoint"}, ("spec", "job", "upgradeMode"), "savepoint", id="upgrade-mode"
-        ),
+        pytest.param({"upgrade_mode": "savepoint"}, ("spec", "job", "upgradeMode"), "savepoint", id="upgrade-mode"),
         pytest.param({"job_state": "suspended"}, ("spec", "job", "state"), "suspended", id="job-state"),
         pytest.param({"restart_nonce": 7}, ("spec", "restartNonce"), 7, id="restart-nonce"),
         pytest.param(
@@ -94,9 +92,7 @@ def test_document_alone_is_kept_with_only_missing_defaults_added():
     ("arguments", "field", "argument"),
     [
         pytest.param({"name": None}, "metadata.name", "pass name", id="name"),
-        pytest.param(
-            {"deployment_name": None}, "spec.deploymentName", "pass deployment_name", id="deployment"
-        ),
+        pytest.param({"deployment_name": None}, "spec.deploymentName", "pass deployment_name", id="deployment"),
         pytest.param({"jar_uri": None}, "spec.job.jarURI", "pass jar_uri", id="jar"),
     ],
 )
