@@ -68,9 +68,12 @@ def test_batch_job_failure_fails_task_with_flink_exception_and_keeps_the_deploym
     assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is not None
 
 
-def test_streaming_job_wait_for_running_succeeds_and_leaves_the_job_running(emulator, simulator, k8s_connection):
+@pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
+def test_streaming_job_wait_for_running_succeeds_and_leaves_the_job_running(
+    emulator, simulator, k8s_connection, deferrable
+):
     with new_dag() as dag:
-        _operator(scenario="streaming", flink_configuration={}, wait_for="running")
+        _operator(scenario="streaming", flink_configuration={}, wait_for="running", deferrable=deferrable)
 
     states = run_dag(dag)
 
@@ -200,3 +203,52 @@ def test_bad_input_fails_with_a_message_naming_the_problem_and_creates_nothing(
     assert states == {"flink": "failed"}
     assert message in "".join(capfd.readouterr())
     assert not [r for r in emulator.requests if r.verb in ("POST", "PUT", "PATCH")]
+
+
+SPEC_FILE = """
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: from-file
+spec:
+  image: flink:2.0
+  flinkVersion: v2_0
+  serviceAccount: flink
+  flinkConfiguration:
+    execution.runtime-mode: BATCH
+  jobManager:
+    resource: {cpu: 1, memory: 1024m}
+  taskManager:
+    resource: {cpu: 1, memory: 1024m}
+  job:
+    jarURI: local:///opt/flink/examples/batch/WordCount.jar
+    args: ["--run", "{{ run_id }}"]
+    parallelism: 1
+"""
+
+
+def test_spec_file_is_rendered_with_jinja_and_typed_arguments_win(emulator, simulator, k8s_connection, tmp_path):
+    (tmp_path / "wordcount.yaml").write_text(SPEC_FILE)
+    with new_dag(template_searchpath=[str(tmp_path)]) as dag:
+        FlinkDeploymentOperator(
+            task_id="flink", application_file="wordcount.yaml", parallelism=3, poll_interval=0.2, delete_on="never"
+        )
+
+    states = run_dag(dag)
+
+    assert states == {"flink": "success"}
+    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "from-file")
+    assert live["spec"]["job"]["args"][0] == "--run" and live["spec"]["job"]["args"][1].startswith("manual__")
+    assert live["spec"]["job"]["parallelism"] == 3  # the typed argument wins over the file
+
+
+def test_flink_web_ui_link_is_rendered_from_the_template(emulator, simulator, k8s_connection):
+    with new_dag() as dag:
+        _operator(flink_ui_url_template="https://flink.example.com/{namespace}/{name}/")
+
+    run_dag(dag)
+
+    expected = f"https://flink.example.com/{NAMESPACE}/wordcount/"
+    assert xcom_of(dag, "flink")["flink_ui_url"] == expected
+    assert xcom_of(dag, "flink", key="flink_ui_url") == expected
+    assert [link.name for link in FlinkDeploymentOperator.operator_extra_links] == ["Flink Web UI"]
