@@ -33,3 +33,42 @@ def judge_snapshot(obj: dict[str, Any]) -> JobVerdict:
         return JobVerdict(JobPhase.FAILED, f"{resource}: {state}{tries}: {reason}", job_state=state, error=error)
     seen = state or "not picked up by the Flink operator yet"
     return JobVerdict(JobPhase.PENDING, f"{resource}: {seen}", job_state=state)
+
+
+def judge_savepoint_trigger(obj: dict[str, Any], nonce: int) -> JobVerdict:
+    """
+    Say whether the savepoint asked for with ``spec.job.savepointTriggerNonce = nonce`` is done.
+
+    The way of Flink Kubernetes Operators without FlinkStateSnapshot resources (before 1.10, or with
+    ``kubernetes.operator.snapshot.resource.enabled: false``): the operator records the savepoint in
+    ``status.jobStatus.savepointInfo.lastSavepoint`` with the nonce that triggered it. A job that fails or stops
+    meanwhile ends the wait: no savepoint will come.
+
+    :param obj: The FlinkDeployment or FlinkSessionJob as read from the API server.
+    :param nonce: The ``savepointTriggerNonce`` the task set.
+    """
+    from airflow_provider_flink.state.custom_resource import judge_custom_resource
+
+    metadata = obj.get("metadata") or {}
+    resource = f"{obj.get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
+    job_status = (obj.get("status") or {}).get("jobStatus") or {}
+    last = (job_status.get("savepointInfo") or {}).get("lastSavepoint") or {}
+    if str(last.get("triggerNonce")) == str(nonce) and last.get("location"):
+        path = last["location"]
+        return JobVerdict(
+            JobPhase.FINISHED,
+            f"{resource}: savepoint {nonce} completed at {path}",
+            job_id=job_status.get("jobId"),
+            job_state=job_status.get("state"),
+            savepoint_path=path,
+        )
+    job = judge_custom_resource(obj)
+    if job.phase in (JobPhase.FAILED, JobPhase.CANCELED, JobPhase.SUSPENDED, JobPhase.FINISHED):
+        return JobVerdict(
+            JobPhase.FAILED,
+            f"{resource}: the job is {job.phase} before savepoint {nonce} was taken. {job.message}",
+            job_id=job.job_id,
+            job_state=job.job_state,
+            error=job.error,
+        )
+    return JobVerdict(JobPhase.PENDING, f"{resource}: savepoint {nonce} in progress", job_id=job.job_id)
