@@ -92,3 +92,25 @@ def test_importing_operators_sensors_and_triggers_adds_no_kubernetes_client_to_a
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_wheel_ships_the_crds_type_marker_and_provider_entry_point(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+    (wheel,) = tmp_path.glob("airflow_provider_flink-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "airflow_provider_flink/py.typed" in names
+    for crd in ("flinkdeployments", "flinksessionjobs", "flinkstatesnapshots"):
+        assert f"airflow_provider_flink/crds/{crd}.flink.apache.org-v1.yml" in names
+    assert "airflow_provider_flink/crds/README.md" in names  # the upstream license note travels with them
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "[apache_airflow_provider]" in zipfile.ZipFile(wheel).read(entry_points).decode()
