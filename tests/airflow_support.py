@@ -121,3 +121,24 @@ def _deserialize_xcom(value: Any) -> Any:
 
 
 Factory = Callable[[], Any]
+
+
+def start_dag_in_subprocess(dag_file: Any, env: dict[str, str] | None = None) -> Any:
+    """
+    Run the DAG defined in ``dag_file`` with :func:`run_dag` in a separate process: a worker a test can kill.
+
+    The process leads its own process group, so ``os.killpg(process.pid, ...)`` reaches everything it started.
+    """
+    import subprocess
+    import textwrap
+    from pathlib import Path
+
+    tests_dir = str(Path(__file__).resolve().parent)
+    env = dict(env if env is not None else os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([tests_dir, env.get("PYTHONPATH", "")])
+    script = textwrap.dedent(f"""
+        import runpy
+        from airflow_support import run_dag
+        run_dag(runpy.run_path({str(dag_file)!r})["dag"])
+    """)
+    return subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from airflow_support import ensure_airflow_db
+from airflow_support import ensure_airflow_db, start_dag_in_subprocess
 from conftest import NAMESPACE
 from test_flink_deployment_operator import GROUP, PLURAL, VERSION
 
@@ -43,16 +40,7 @@ def test_sigterm_while_waiting_applies_on_kill_action(emulator, simulator, k8s_c
     ensure_airflow_db()
     dag_file = tmp_path / "kill_dag.py"
     dag_file.write_text(DAG_FILE.replace("ON_KILL_ACTION", repr(action)))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
-    }
-    script = textwrap.dedent(f"""
-        import runpy
-        from airflow_support import run_dag
-        run_dag(runpy.run_path({str(dag_file)!r})["dag"])
-    """)
-    worker = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    worker = start_dag_in_subprocess(dag_file)
     try:
         deadline = time.monotonic() + 60
         while _job_state(emulator) != "RUNNING":

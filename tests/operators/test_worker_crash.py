@@ -6,11 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
-from airflow_support import ensure_airflow_db
+from airflow_support import ensure_airflow_db, start_dag_in_subprocess
 from conftest import NAMESPACE
 from test_flink_deployment_operator import GROUP, PLURAL, VERSION, _posts
 
@@ -55,17 +54,8 @@ def test_retry_after_worker_crash_reattaches_without_second_create_or_rerun(
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "crash_dag.py").write_text(DAG_FILE)
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
-    }
-    first_try = textwrap.dedent(f"""
-        import runpy
-        from airflow_support import run_dag
-        run_dag(runpy.run_path({str(dags / "crash_dag.py")!r})["dag"])
-    """)
-    worker = subprocess.Popen([sys.executable, "-c", first_try], env=env, start_new_session=True)
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
+    worker = start_dag_in_subprocess(dags / "crash_dag.py", env)
     try:
         running = _wait_for(lambda: _job_state(emulator) == "RUNNING" and _live(emulator))
     finally:
