@@ -19,6 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _airflow_env(airflow_home: Path, kubeconfig: str, api_port: int) -> dict[str, str]:
+def _airflow_env(airflow_home: Path, kubeconfig: str, api_port: int, dags_folder: Path = DAGS_FOLDER) -> dict[str, str]:
     connection = {"conn_type": "kubernetes", "extra": {"kube_config_path": kubeconfig, "namespace": NAMESPACE}}
     return {
         **os.environ,
         "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # The default parallelism starts 32 idle workers (about 5 GB); the examples need a handful.
         "AIRFLOW__CORE__PARALLELISM": "4",
@@ -122,6 +124,50 @@ def _start_run(env: dict[str, str], dag_id: str) -> str:
     return run_id
 
 
+@contextmanager
+def airflow_standalone(
+    workdir: Path, kubeconfig: str, api_port: int, dags_folder: Path = DAGS_FOLDER
+) -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
+    """
+    Run ``airflow standalone`` (AIRFLOW_HOME ``workdir/airflow``) against ``kubeconfig`` until the block ends.
+
+    Yields the environment of Airflow's commands and the process. The process group is stopped on the way
+    out, also when the block raises, so no scheduler, triggerer or worker outlives it.
+
+    :param workdir: Where Airflow's home and ``airflow-standalone.log`` go.
+    :param kubeconfig: The kubeconfig of the ``kubernetes_default`` connection.
+    :param api_port: Port of Airflow's UI and API server.
+    :param dags_folder: The DAGs folder.
+    """
+    env = _airflow_env(workdir / "airflow", kubeconfig, api_port, dags_folder)
+    _airflow("db", "migrate", env=env)
+    with open(workdir / "airflow-standalone.log", "w") as log:
+        standalone = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "standalone"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: one signal stops every component and worker
+        )
+        try:
+            yield env, standalone
+        finally:
+            _stop_process_group(standalone)
+
+
+def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    # Workers the components started may outlive their parent: whatever is left of the group goes too.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: float, api_port: int) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     airflow_home = workdir / "airflow"
@@ -130,29 +176,14 @@ def run(workdir: Path, dag_id: str, once: bool, step_seconds: float, timeout: fl
         _say(f"Kubernetes API emulator on {emulator.url} (kubeconfig: {kubeconfig})")
         with FlinkOperatorSimulator(kubeconfig, step_seconds=step_seconds):
             _say("Flink Kubernetes Operator simulator reconciling FlinkDeployments")
-            env = _airflow_env(airflow_home, kubeconfig, api_port)
-            _airflow("db", "migrate", env=env)
             _say(f"Starting Airflow (AIRFLOW_HOME={airflow_home}, DAGs from {DAGS_FOLDER})")
-            log = open(workdir / "airflow-standalone.log", "w")  # noqa: SIM115 - lives as long as the process
-            standalone = subprocess.Popen(
-                [str(Path(sys.executable).with_name("airflow")), "standalone"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                _wait_for_dag(env, dag_id, 180, standalone)
-                _airflow("dags", "unpause", dag_id, env=env)
-                return _drive(emulator, env, airflow_home, dag_id, once, timeout, api_port)
-            finally:
-                _say("Stopping Airflow")
-                os.killpg(standalone.pid, signal.SIGTERM)
+            with airflow_standalone(workdir, kubeconfig, api_port) as (env, standalone):
                 try:
-                    standalone.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(standalone.pid, signal.SIGKILL)
-                log.close()
+                    _wait_for_dag(env, dag_id, 180, standalone)
+                    _airflow("dags", "unpause", dag_id, env=env)
+                    return _drive(emulator, env, airflow_home, dag_id, once, timeout, api_port)
+                finally:
+                    _say("Stopping Airflow")
 
 
 def _drive(
