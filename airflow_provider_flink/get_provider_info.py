@@ -34,7 +34,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_provider_flink.operators.flink_deployment"],
+                "python-modules": [
+                    "airflow_provider_flink.operators.flink_deployment",
+                    "airflow_provider_flink.operators.flink_native",
+                ],
             }
         ],
         "sensors": [

@@ -916,6 +916,27 @@ class FlinkKubernetesHook(KubernetesHook):
         answer = _loads(self._send(_list_call(kind, self.resolve_namespace(namespace), label_selector)))
         return list((answer or {}).get("items") or [])
 
+    def serves(self, plural: str) -> bool:
+        """
+        Whether the API server serves this ``flink.apache.org/v1beta1`` resource (its CRD is installed).
+
+        :param plural: e.g. ``flinkstatesnapshots``, which Flink Kubernetes Operators before 1.10 do not have.
+        """
+        call = _Call(
+            action="discover",
+            kind="APIResourceList",
+            namespace="",
+            name=FLINK_API_GROUP,
+            method="GET",
+            path=f"/apis/{FLINK_API_GROUP}/{FLINK_API_VERSION}",
+            verb="get",
+        )
+        try:
+            answer = _loads(self._send(call))
+        except FlinkResourceNotFound:
+            return False
+        return any(resource.get("name") == plural for resource in (answer or {}).get("resources") or [])
+
     def get_status(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         """
         Return the ``status`` of a Flink custom resource (empty before the operator writes one).
@@ -1105,6 +1126,98 @@ class FlinkKubernetesHook(KubernetesHook):
         for name in sorted(names):
             deleted = self._delete(_configmap_delete_call(name, namespace)) or deleted
         return deleted
+
+    # -- native clusters: Deployments and pods (added for FlinkNativeSubmitOperator) -------------
+
+    def get_deployment(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """
+        Return an apps/v1 Deployment (a native cluster's JobManager is Deployment ``<cluster-id>``), or ``None``.
+
+        :param name: Deployment name.
+        :param namespace: Namespace; defaults as in :meth:`resolve_namespace`.
+        """
+        try:
+            return _loads(self._send(_deployment_call("GET", name, self.resolve_namespace(namespace))))
+        except FlinkResourceNotFound:
+            return None
+
+    def patch_deployment(self, name: str, patch: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """
+        Apply a JSON merge patch to an apps/v1 Deployment (e.g. labels on its metadata) and return it.
+
+        :param name: Deployment name.
+        :param patch: The merge patch.
+        :param namespace: Namespace; defaults as in :meth:`resolve_namespace`.
+        """
+        namespace = self.resolve_namespace(namespace)
+        return _loads(self._send(_deployment_call("PATCH", name, namespace, body=patch, content_type=_MERGE_PATCH)))
+
+    def get_pod(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """
+        Return a pod, or ``None`` if it does not exist.
+
+        :param name: Pod name.
+        :param namespace: Namespace; defaults as in :meth:`resolve_namespace`.
+        """
+        try:
+            return _loads(self._send(_pod_call("GET", name, self.resolve_namespace(namespace))))
+        except FlinkResourceNotFound:
+            return None
+
+    def create_pod(self, body: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """
+        Create a pod (never retried after an ambiguous failure: the caller reads it back by name).
+
+        :param body: The pod, with ``metadata.name``.
+        :param namespace: Namespace; else the body's; else as in :meth:`resolve_namespace`.
+        :raises FlinkConflictError: a pod of that name exists.
+        """
+        namespace = self.resolve_namespace(namespace or _body_namespace(body))
+        name = (body.get("metadata") or {}).get("name")
+        return _loads(self._send(_pod_call("POST", name, namespace, body=body)))
+
+    def delete_pod(self, name: str, namespace: str | None = None, grace_period_seconds: int | None = None) -> bool:
+        """
+        Delete a pod; return ``False`` if it was already gone.
+
+        :param name: Pod name.
+        :param namespace: Namespace; defaults as in :meth:`resolve_namespace`.
+        :param grace_period_seconds: Seconds the pod may take to stop; ``None`` for its own setting.
+        """
+        options = _delete_options("Background")
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        return self._delete(_pod_call("DELETE", name, self.resolve_namespace(namespace), body=options))
+
+
+def _deployment_call(method: str, name: str, namespace: str, **kwargs: Any) -> _Call:
+    return _Call(
+        action={"GET": "read", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower()),
+        kind="Deployment",
+        namespace=namespace,
+        name=name,
+        method=method,
+        path=f"/apis/apps/v1/namespaces/{_q(namespace)}/deployments/{_q(name)}",
+        verb=_RBAC_VERBS.get(method),
+        rbac_resource="deployments.apps",
+        **kwargs,
+    )
+
+
+def _pod_call(method: str, name: str | None, namespace: str, **kwargs: Any) -> _Call:
+    create = method == "POST"
+    return _Call(
+        action={"GET": "read", "POST": "create", "DELETE": "delete"}.get(method, method.lower()),
+        kind="Pod",
+        namespace=namespace,
+        name=name,
+        method=method,
+        path=_core_path("pods", namespace, None if create else name),
+        idempotent=not create,
+        verb=_RBAC_VERBS.get(method),
+        rbac_resource="pods",
+        **kwargs,
+    )
 
 
 def _event_kind(kind: str) -> str:
@@ -1534,6 +1647,34 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
             if received == 0 and not waited:
                 # Closed early without a word: do not hammer the server while the deadline lasts.
                 await self._sleep(min(self.retry_policy.base_delay, max(0.0, deadline - loop.time())))
+
+    # -- native clusters (added for the native mode of FlinkJobTrigger) -------------------------
+
+    async def get_deployment(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """Async :meth:`FlinkKubernetesHook.get_deployment`."""
+        try:
+            return _loads(await self._send(_deployment_call("GET", name, await self.resolve_namespace(namespace))))
+        except FlinkResourceNotFound:
+            return None
+
+    async def delete_application_cluster(self, cluster_id: str, namespace: str | None = None) -> bool:
+        """Async :meth:`FlinkKubernetesHook.delete_application_cluster` (the deferred task's on_kill)."""
+        namespace = await self.resolve_namespace(namespace)
+        deleted = True
+        try:
+            await self._send(_deployment_call("DELETE", cluster_id, namespace, body=_delete_options("Foreground")))
+        except FlinkResourceNotFound:
+            deleted = False
+        listing = _loads(await self._send(_ha_configmaps_call(cluster_id, namespace)))
+        names = {item["metadata"]["name"] for item in (listing or {}).get("items") or []}
+        names.add(f"{cluster_id}-cluster-config-map")
+        for name in sorted(names):
+            try:
+                await self._send(_configmap_delete_call(name, namespace))
+                deleted = True
+            except FlinkResourceNotFound:
+                pass
+        return deleted
 
     async def _wait_before_retry(self, call: _Call, state: RetryState, error: BaseException) -> None:
         try:

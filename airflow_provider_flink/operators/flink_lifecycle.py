@@ -83,7 +83,15 @@ class FlinkLifecycleOperator(FlinkConnectionMixin, BaseOperator):
             raise AirflowException(f"{self.kind} {namespace}/{self.name} does not exist: nothing to act on.")
         return obj
 
-    def _wait(self, *, kind: str, name: str, target: str, expected_spec: dict[str, Any] | None = None) -> Any:
+    def _wait(
+        self,
+        *,
+        kind: str,
+        name: str,
+        target: str,
+        expected_spec: dict[str, Any] | None = None,
+        savepoint_nonce: int | None = None,
+    ) -> Any:
         """Wait through :class:`FlinkJobTrigger` (deferred or in this process); the result comes back through
         :meth:`execute_complete`."""
         from airflow_provider_flink.triggers.flink import FlinkJobTrigger
@@ -95,6 +103,7 @@ class FlinkLifecycleOperator(FlinkConnectionMixin, BaseOperator):
             connection=self.hook.get_trigger_connection_kwargs(),
             target=target,
             expected_spec=expected_spec,
+            savepoint_nonce=savepoint_nonce,
             poll_interval=self.poll_interval,
             deadline=time.time() + self.timeout,
         )
@@ -167,12 +176,16 @@ class FlinkSavepointOperator(FlinkLifecycleOperator):
 
     Creates a FlinkStateSnapshot (the Flink Kubernetes Operator's way since 1.10) named after the task
     instance, so a retry finds the snapshot it asked for instead of taking a second one, and waits until it
-    is COMPLETED. A FAILED or ABANDONED snapshot fails the task with the operator's error.
+    is COMPLETED. A FAILED or ABANDONED snapshot fails the task with the operator's error. Where the cluster
+    has no FlinkStateSnapshot CRD (operators before 1.10), it bumps ``spec.job.savepointTriggerNonce`` instead
+    and waits for the savepoint recorded with that nonce in ``status.jobStatus.savepointInfo``.
 
     :param savepoint_directory: Where to write the savepoint; default the job's ``state.savepoints.dir``.
     :param format_type: ``CANONICAL`` or ``NATIVE``; default the operator's.
     :param dispose_on_delete: Delete the savepoint files when the FlinkStateSnapshot is deleted.
     :param backoff_limit: Retries of a failing savepoint by the Flink operator.
+    :param method: ``snapshot`` (FlinkStateSnapshot), ``nonce`` (``savepointTriggerNonce``) or ``auto``
+        (``snapshot`` when the cluster serves FlinkStateSnapshots, else ``nonce``).
     """
 
     template_fields: Sequence[str] = (*FlinkLifecycleOperator.template_fields, "savepoint_directory")
@@ -184,9 +197,13 @@ class FlinkSavepointOperator(FlinkLifecycleOperator):
         format_type: str | None = None,
         dispose_on_delete: bool = False,
         backoff_limit: int | None = None,
+        method: str = "auto",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if method not in ("auto", "snapshot", "nonce"):
+            raise ValueError(f"method must be 'auto', 'snapshot' or 'nonce', not {method!r}")
+        self.method = method
         self.savepoint_directory = savepoint_directory
         self.format_type = format_type
         self.dispose_on_delete = dispose_on_delete
@@ -196,7 +213,9 @@ class FlinkSavepointOperator(FlinkLifecycleOperator):
         from airflow_provider_flink.native.command import derive_cluster_id
         from airflow_provider_flink.state.snapshot import judge_snapshot
 
-        self._existing()
+        live = self._existing()
+        if self.method == "nonce" or (self.method == "auto" and not self.hook.serves("flinkstatesnapshots")):
+            return self._savepoint_by_nonce(live)
         ti = context["ti"]
         namespace = self.hook.resolve_namespace()
         # One snapshot per task instance run: a retry finds it again instead of taking another savepoint.
@@ -215,6 +234,15 @@ class FlinkSavepointOperator(FlinkLifecycleOperator):
         if not self.wait_for_completion:
             return {**self._result(None), "snapshot": name}
         return self._wait(kind="FlinkStateSnapshot", name=name, target="finished")
+
+    def _savepoint_by_nonce(self, live: dict[str, Any]) -> dict[str, Any]:
+        nonce = int(((live.get("spec") or {}).get("job") or {}).get("savepointTriggerNonce") or 0) + 1
+        patch = {"spec": {"job": {"savepointTriggerNonce": nonce}}}
+        self.hook.patch_resource(self.kind, self.name, patch, self.hook.resolve_namespace())
+        self.log.info("Asked %s %s for a savepoint (savepointTriggerNonce=%d).", self.kind, self.name, nonce)
+        if not self.wait_for_completion:
+            return self._result(None)
+        return self._wait(kind=self.kind, name=self.name, target="finished", savepoint_nonce=nonce)
 
     def _snapshot_body(self, name: str, namespace: str) -> dict[str, Any]:
         savepoint: dict[str, Any] = {"disposeOnDelete": self.dispose_on_delete}

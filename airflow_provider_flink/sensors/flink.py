@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
+    from airflow_provider_flink.state.verdict import JobVerdict
 
-SENSOR_KINDS = ("FlinkDeployment", "FlinkSessionJob")
+#: ``native`` is a native application cluster (``flink run --target kubernetes-application``), named by its id.
+SENSOR_KINDS = ("FlinkDeployment", "FlinkSessionJob", "native")
 
 
 class FlinkJobSensor(BaseSensorOperator):
@@ -34,9 +37,14 @@ class FlinkJobSensor(BaseSensorOperator):
     status not yet reconciled (``MISSING``, stale generation) keeps waiting. Works in ``poke`` and
     ``reschedule`` modes and, with ``deferrable=True``, in the triggerer.
 
-    :param name: Name of the FlinkDeployment or FlinkSessionJob.
+    With ``kind="native"`` it waits on a native application cluster (e.g. one started by
+    ``FlinkNativeSubmitOperator`` with ``wait_for="none"``): the job's state comes from Flink REST through
+    the API server's service proxy, a JobManager that cannot start fails at once, and a cluster deleted
+    before its job's end was read fails with that explanation.
+
+    :param name: Name of the FlinkDeployment or FlinkSessionJob, or the cluster id of a native cluster.
     :param namespace: Its namespace; default the connection's, else ``default``.
-    :param kind: ``FlinkDeployment`` or ``FlinkSessionJob``.
+    :param kind: ``FlinkDeployment``, ``FlinkSessionJob`` or ``native``.
     :param target_state: ``finished`` (batch, the default), ``running`` (streaming) or ``suspended``.
     :param kubernetes_conn_id: The ``kubernetes`` connection (cncf-kubernetes connection type).
     :param cluster_context: Kubeconfig context, overriding the connection's.
@@ -93,6 +101,10 @@ class FlinkJobSensor(BaseSensorOperator):
         from airflow_provider_flink.state import judge_custom_resource
 
         namespace = self.hook.resolve_namespace()
+        if self.kind == "native":
+            verdict = self._look_native(namespace)
+            self.log.info("%s", verdict.message)
+            return Wait(self.target_state).check(verdict, time.time())
         obj = self.hook.get_resource(self.kind, self.name, namespace)
         if obj is None:
             raise AirflowException(
@@ -102,6 +114,21 @@ class FlinkJobSensor(BaseSensorOperator):
         verdict = judge_custom_resource(obj)
         self.log.info("%s", verdict.message)
         return Wait(self.target_state).check(verdict, time.time())
+
+    def _look_native(self, namespace: str) -> JobVerdict:
+        from airflow_provider_flink.hooks.kubernetes import AsyncFlinkKubernetesHook
+        from airflow_provider_flink.triggers.flink import look_native_cluster, native_gone_message, native_retry_policy
+
+        # The trigger's look, run here: one judgement of a native cluster, sync or deferred.
+        async def look() -> JobVerdict | None:
+            connection = self.hook.get_trigger_connection_kwargs()
+            async with AsyncFlinkKubernetesHook(**connection, retry_policy=native_retry_policy()) as hook:
+                return await look_native_cluster(hook, self.name, namespace)
+
+        verdict = asyncio.run(look())
+        if verdict is None:
+            raise AirflowException(native_gone_message(self.name, namespace))
+        return verdict
 
     def poke(self, context: Context) -> bool:
         event = self._look()
@@ -140,7 +167,8 @@ class FlinkJobSensor(BaseSensorOperator):
             self.log.info("%s", event.message)
             return True
         if event.status == "failed":
-            for line in self.hook.failure_report(self.kind, self.name, self.hook.resolve_namespace()):
+            kind = "Deployment" if self.kind == "native" else self.kind
+            for line in self.hook.failure_report(kind, self.name, self.hook.resolve_namespace()):
                 self.log.error("%s", line)
         if event.status == "timeout":
             raise AirflowSensorTimeout(event.message)

@@ -154,7 +154,8 @@ class FlinkJobTrigger(BaseTrigger):
     The event payload is :class:`~airflow_provider_flink.state.waiting.WaitEvent` as a dict: ``status`` is
     ``success``, ``failed``, ``timeout`` or ``error``, with a ``message`` for people.
 
-    :param kind: ``FlinkDeployment``, ``FlinkSessionJob`` or ``FlinkStateSnapshot`` (a savepoint being taken).
+    :param kind: ``FlinkDeployment``, ``FlinkSessionJob``, ``FlinkStateSnapshot`` (a savepoint being taken), or
+        ``native`` for a native application cluster (``name`` is then its cluster id).
     :param name: Name of the resource.
     :param namespace: Namespace of the resource.
     :param connection: Connection settings resolved on the worker
@@ -168,6 +169,8 @@ class FlinkJobTrigger(BaseTrigger):
     :param deadline: Epoch seconds by which the wait must be over, or ``None``.
     :param on_kill_action: What the trigger's ``on_kill`` (Airflow 3.3+, when a user kills the deferred task)
         does to the resource: ``delete``, ``suspend`` or ``keep`` (a native cluster cannot be suspended: kept).
+    :param savepoint_nonce: Wait for the savepoint triggered with this ``savepointTriggerNonce`` (operators
+        without FlinkStateSnapshot resources) instead of the job state.
     """
 
     def __init__(
@@ -184,6 +187,7 @@ class FlinkJobTrigger(BaseTrigger):
         startup_deadline: float | None = None,
         deadline: float | None = None,
         on_kill_action: str = "keep",
+        savepoint_nonce: int | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -197,6 +201,7 @@ class FlinkJobTrigger(BaseTrigger):
         self.startup_deadline = startup_deadline
         self.deadline = deadline
         self.on_kill_action = on_kill_action
+        self.savepoint_nonce = savepoint_nonce
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -213,6 +218,7 @@ class FlinkJobTrigger(BaseTrigger):
                 "startup_deadline": self.startup_deadline,
                 "deadline": self.deadline,
                 "on_kill_action": self.on_kill_action,
+                "savepoint_nonce": self.savepoint_nonce,
             },
         )
 
@@ -241,6 +247,10 @@ class FlinkJobTrigger(BaseTrigger):
             from airflow_provider_flink.state.snapshot import judge_snapshot
 
             return judge_snapshot(obj)
+        if self.savepoint_nonce is not None:
+            from airflow_provider_flink.state.snapshot import judge_savepoint_trigger
+
+            return judge_savepoint_trigger(obj, self.savepoint_nonce)
         return judge_custom_resource(obj, expected_spec=self.expected_spec, previous_job_id=self.previous_job_id)
 
     def _event(self, event: WaitEvent) -> TriggerEvent:

@@ -70,3 +70,35 @@ def test_delete_operator_waits_until_the_finalizer_let_the_deployment_go(emulato
 
     assert states == {"deploy": "success", "delete": "success"}
     assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
+
+
+def test_savepoint_by_trigger_nonce_where_snapshot_resources_are_off(emulator, simulator, k8s_connection):
+    # Operators before 1.10 (or with snapshot resources disabled) record savepoints in savepointInfo.
+    with new_dag() as dag:
+        deploy = _operator(
+            task_id="deploy",
+            scenario="streaming",
+            flink_configuration={"kubernetes.operator.snapshot.resource.enabled": "false"},
+            wait_for="running",
+        )
+        deploy >> FlinkSavepointOperator(task_id="savepoint", method="nonce", **KNOBS)
+
+    states = run_dag(dag)
+
+    assert states == {"deploy": "success", "savepoint": "success"}
+    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    assert live["spec"]["job"]["savepointTriggerNonce"] == 1
+    assert (
+        xcom_of(dag, "savepoint")["savepoint_path"]
+        == (live["status"]["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"])
+    )
+    assert not emulator.list_objects(GROUP, VERSION, "flinkstatesnapshots")
+
+
+def test_hook_tells_which_flink_resources_the_cluster_serves(emulator, k8s_connection):
+    from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
+
+    hook = FlinkKubernetesHook()
+
+    assert hook.serves("flinkstatesnapshots")
+    assert not hook.serves("flinkbluegreendeployments")
