@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -16,19 +15,19 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WAIT_TARGETS, Wait, WaitEvent
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
     from airflow_provider_flink.state.verdict import JobVerdict
 
 #: ``native`` is a native application cluster (``flink run --target kubernetes-application``), named by its id.
 SENSOR_KINDS = ("FlinkDeployment", "FlinkSessionJob", "native")
 
 
-class FlinkJobSensor(BaseSensorOperator):
+class FlinkJobSensor(FlinkConnectionMixin, BaseSensorOperator):
     """
     Wait until a Flink job reaches a target state, failing as soon as it cannot get there.
 
@@ -84,18 +83,6 @@ class FlinkJobSensor(BaseSensorOperator):
         self.config_file = config_file
         self.in_cluster = in_cluster
         self.deferrable = deferrable
-
-    @cached_property
-    def hook(self) -> FlinkKubernetesHook:
-        from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
-
-        return FlinkKubernetesHook(
-            kubernetes_conn_id=self.kubernetes_conn_id,
-            cluster_context=self.cluster_context,
-            config_file=self.config_file,
-            in_cluster=self.in_cluster,
-            namespace=self.namespace,
-        )
 
     def _look(self) -> WaitEvent | None:
         from airflow_provider_flink.state import judge_custom_resource
