@@ -10,6 +10,7 @@ by :mod:`airflow_provider_flink.state.rest`; see :func:`look_native_cluster`).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -259,6 +260,9 @@ class FlinkJobTrigger(BaseTrigger):
         return TriggerEvent({**event.to_dict(), **identity})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # The first import of the Kubernetes clients takes seconds: do it off the triggerer's event loop, which
+        # every other trigger shares.
+        await asyncio.to_thread(importlib.import_module, "airflow_provider_flink.hooks.kubernetes")
         async with self._hook() as hook:
             async for event in self._wait(hook):
                 yield event
