@@ -11,7 +11,8 @@ cd "$root"
 which_airflow="${1:-all}"
 [ $# -gt 0 ] && shift
 python="${PYTHON:-python3}"
-quiet_pip() { "$@" --quiet --disable-pip-version-check 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true; }
+# pip's own exit status counts; only the noise of this machine's pip configuration is filtered from stderr.
+quiet_pip() { "$@" --quiet --disable-pip-version-check 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 stamp() { cat pyproject.toml "$0" | sha256sum | cut -c1-16; }
 

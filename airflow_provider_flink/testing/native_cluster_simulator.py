@@ -33,7 +33,8 @@ API server semantics (the emulator), Flink's job execution, states and exception
 :func:`build_test_jobs_jar` compiles a small job jar (``airflowtest.TestJobs``) with ``javac`` against
 ``flink-dist``: its first program argument picks ``bounded`` (finishes), ``failing`` (throws
 ``IllegalStateException: Simulated bad record 42``, no restarts), ``unbounded`` (runs until cancelled) or
-``restarting`` (fails once, then waits 10 minutes to restart).
+``restarting`` (fails once, then waits 10 minutes to restart); any other first argument runs ``bounded``.
+:func:`build_stand_in_jars` also copies it under the file names of the example DAGs' jars (``WordCount.jar``).
 """
 
 from __future__ import annotations
@@ -168,6 +169,31 @@ def build_test_jobs_jar(flink_home: str | os.PathLike[str], dest_dir: str | os.P
     stamp.write_text(TEST_JOBS_SOURCE)
     shutil.rmtree(work, ignore_errors=True)
     return jar
+
+
+#: File names of example jars (``local:///opt/flink/examples/streaming/WordCount.jar`` of the example DAGs) that
+#: :func:`build_stand_in_jars` fills with the test job, so an example runs unchanged against the simulator.
+EXAMPLE_JAR_NAMES = ("WordCount.jar",)
+
+
+def build_stand_in_jars(
+    flink_home: str | os.PathLike[str], usrlib_dir: str | os.PathLike[str], names: tuple[str, ...] = EXAMPLE_JAR_NAMES
+) -> Path:
+    """
+    Fill ``usrlib_dir`` with ``testjobs.jar`` and copies of it named ``names``; return the folder.
+
+    The simulator finds a ``local://`` jar by file name, so a copy named ``WordCount.jar`` stands in for the
+    example jar of the Flink image (PyPI's Flink distribution ships none). The test job's manifest names its
+    main class, and an unknown first argument (``--execution-mode``) makes it the ``bounded`` job.
+
+    :param flink_home: A Flink 2.x distribution to compile against.
+    :param usrlib_dir: The simulator's ``usrlib_dir``.
+    :param names: File names the test job stands in for.
+    """
+    jar = build_test_jobs_jar(flink_home, usrlib_dir)
+    for name in names:
+        shutil.copyfile(jar, Path(usrlib_dir) / name)
+    return Path(usrlib_dir)
 
 
 def free_port() -> int:

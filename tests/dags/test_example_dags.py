@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from airflow_support import airflow_3, run_dag, xcom_of
 
 from airflow_provider_flink.testing.kube_emulator import KubeEmulator
+from airflow_provider_flink.testing.native_cluster_simulator import flatten_config
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 GROUP, VERSION = "flink.apache.org", "v1beta1"
@@ -20,6 +22,8 @@ EXPECTED_DAG_IDS = {
     "flink_submit_then_sense",
     "flink_session_job",
     "flink_job_from_ui",
+    "flink_native_jar",
+    "flink_native_python",
 }
 #: The examples poll every few seconds, right for a real cluster; the simulator is much faster.
 TEST_POLL_SECONDS = 0.2
@@ -152,3 +156,45 @@ def test_ui_dag_python_program_runs_through_pyflink_without_the_entry_class(
     job = deployment["spec"]["job"]
     assert job["entryClass"] == "org.apache.flink.client.python.PythonDriver"
     assert "-py" in job["args"] and "/opt/flink/usrlib/job.py" in job["args"]
+
+
+def test_native_jar_example_runs_wordcount_in_its_own_cluster_and_deletes_it(
+    dag_bag, emulator, native_simulator, native_connection, local_flink
+):
+    dag = _example(dag_bag, "flink_native_jar")
+
+    states = run_dag(dag)
+
+    assert states == {"wordcount": "success"}
+    result = xcom_of(dag, "wordcount")
+    assert result["state"] == "FINISHED" and result["namespace"] == NAMESPACE
+    assert result["cluster_id"].startswith("flink-native-jar-wordcount-")
+    # The real CLI created the cluster from the example's arguments, the stand-in jar ran on real Flink.
+    [cluster] = [c for c in native_simulator.clusters.values() if c.cluster_id == result["cluster_id"]]
+    assert cluster.job_id == result["job_id"]
+    [job] = [job for job in local_flink.get("/jobs/overview")["jobs"] if job["jid"] == result["job_id"]]
+    assert job["state"] == "FINISHED"
+    assert list(emulator.list_objects("apps", "v1", "deployments", NAMESPACE)) == []
+
+
+def test_native_python_example_submits_a_pyflink_cluster_from_a_pod(
+    dag_bag, emulator, native_simulator, native_connection
+):
+    # The simulator cannot run Python jobs: this runs the example up to the submission, which the real
+    # Flink CLI does in a (simulated) submitter pod, and checks the cluster it created.
+    dag = _example(dag_bag, "flink_native_python")
+    dag.get_task("python_wordcount").wait_for = "none"
+
+    states = run_dag(dag)
+
+    assert states == {"python_wordcount": "success"}
+    cluster_id = xcom_of(dag, "python_wordcount")["cluster_id"]
+    [deployment] = emulator.list_objects("apps", "v1", "deployments", NAMESPACE)
+    assert deployment["metadata"]["name"] == cluster_id
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "flink:2.0"  # the param's default
+    configmap = emulator.get_object("", "v1", "configmaps", NAMESPACE, f"flink-config-{cluster_id}")
+    config = yaml.safe_load(configmap["data"]["config.yaml"])
+    flat = {key: str(value) for key, value in flatten_config(config).items()}
+    assert flat["$internal.application.main"] == "org.apache.flink.client.python.PythonDriver"
+    assert "/opt/flink/examples/python/datastream/word_count.py" in flat["$internal.application.program-args"]
+    assert flat["execution.runtime-mode"] == "BATCH"
