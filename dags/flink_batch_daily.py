@@ -11,6 +11,8 @@ Runs as-is against the local playground (``bash dags/playground.sh``) or the doc
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 
 from airflow_provider_flink.operators.flink_deployment import FlinkDeploymentOperator
@@ -21,6 +23,8 @@ except ImportError:  # Airflow 2.11
     from airflow import DAG
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_batch_daily",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

@@ -16,6 +16,7 @@ The same through the API or the CLI: ``airflow dags trigger flink_job_from_ui --
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pendulum
 
@@ -34,6 +35,8 @@ def run_scoped_name(run_id: str, prefix: str) -> str:
 
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_job_from_ui",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

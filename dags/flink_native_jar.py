@@ -15,6 +15,8 @@ a real local Flink cluster.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 
 from airflow_provider_flink.operators.flink_native import FlinkNativeSubmitOperator
@@ -25,6 +27,8 @@ except ImportError:  # Airflow 2.11
     from airflow import DAG
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_native_jar",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

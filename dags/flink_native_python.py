@@ -15,6 +15,8 @@ simulated JobManager cannot run Python jobs.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 
 from airflow_provider_flink.operators.flink_native import FlinkNativeSubmitOperator
@@ -26,6 +28,8 @@ except ImportError:  # Airflow 2.11
     from airflow.models.param import Param  # type: ignore[no-redef]
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_native_python",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

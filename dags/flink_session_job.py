@@ -13,6 +13,7 @@ compose stack.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pendulum
 
@@ -35,6 +36,8 @@ CLUSTER = "{{ run_id | run_scoped_name('session') }}"
 JOB = "{{ run_id | run_scoped_name('top-speed') }}"
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_session_job",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

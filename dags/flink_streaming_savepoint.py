@@ -8,6 +8,8 @@ generation runs. The second task takes a savepoint through a FlinkStateSnapshot 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 
 from airflow_provider_flink.operators.flink_deployment import FlinkDeploymentOperator
@@ -41,6 +43,8 @@ spec:
 """
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_streaming_savepoint",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

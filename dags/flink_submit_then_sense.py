@@ -14,6 +14,7 @@ docker compose stack.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pendulum
 
@@ -37,6 +38,8 @@ def run_scoped_name(run_id: str, prefix: str) -> str:
 NAME = "{{ run_id | run_scoped_name('sensed-wordcount') }}"
 
 with DAG(
+    # Retrying is safe: the operators re-attach to the job a failed try left running instead of starting another.
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=5)},
     dag_id="flink_submit_then_sense",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
