@@ -481,6 +481,17 @@ def _inline_file_references(kubeconfig: dict[str, Any], base_dir: str | None) ->
     return result
 
 
+def _check_kubeconfig_file(path: str, conn_id: str | None) -> str:
+    """Return ``path`` expanded, or fail naming it: the client's own error names neither file nor connection."""
+    expanded = os.path.expanduser(path)
+    if not os.path.isfile(expanded):
+        raise AirflowException(
+            f"The kubeconfig file {path} (kube_config_path of connection {conn_id!r}, or the hook's config_file) "
+            "does not exist on this machine: fix the path, or put the kubeconfig inline in the kube_config extra."
+        )
+    return expanded
+
+
 def _read_kubeconfig_file(path: str) -> dict[str, Any]:
     path = os.path.expanduser(path)
     with open(path) as handle:
@@ -616,7 +627,13 @@ class FlinkKubernetesHook(KubernetesHook):
         if configuration.retries is None:
             configuration.retries = False
         self.client_configuration = configuration
-        return super().get_conn()
+        try:
+            return super().get_conn()
+        except k8s_config.ConfigException:
+            kubeconfig_path = self._coalesce_param(self.config_file, self._get_field("kube_config_path"))
+            if kubeconfig_path:
+                _check_kubeconfig_file(kubeconfig_path, self.conn_id)
+            raise
 
     def resolve_namespace(self, namespace: str | None = None) -> str:
         """
@@ -654,7 +671,7 @@ class FlinkKubernetesHook(KubernetesHook):
         elif self.config_dict:
             config_dict = _inline_file_references(self.config_dict, None)
         elif kubeconfig_path:
-            config_dict = _read_kubeconfig_file(kubeconfig_path)
+            config_dict = _read_kubeconfig_file(_check_kubeconfig_file(kubeconfig_path, self.conn_id))
         elif kube_config:
             config_dict = _inline_file_references(_parse_inline_kubeconfig(kube_config), None)
         elif in_cluster is None and _in_cluster_environment():

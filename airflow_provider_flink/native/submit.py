@@ -227,15 +227,22 @@ def cli_kube_access(hook: FlinkKubernetesHook, work_dir: str | os.PathLike[str])
 
 def find_flink_binary(flink_home: str | None = None) -> str:
     """
-    Return the ``flink`` executable to run: ``<flink_home>/bin/flink``, else ``flink`` on ``PATH``, else
-    ``$FLINK_HOME/bin/flink``.
+    Return the ``flink`` executable to run: ``<flink_home>/bin/flink`` when ``flink_home`` is given, else
+    ``flink`` on ``PATH``, else ``$FLINK_HOME/bin/flink``.
 
     :param flink_home: A Flink distribution's root folder (argument or connection extra).
-    :raises FlinkSubmitError: If none is found.
+    :raises FlinkSubmitError: If none is found, or ``flink_home`` has none (another Flink is never used instead).
     """
     candidates: list[tuple[str, str]] = []
     if flink_home:
-        candidates.append((os.path.join(os.path.expanduser(flink_home), "bin", "flink"), "flink_home"))
+        binary = os.path.join(os.path.expanduser(flink_home), "bin", "flink")
+        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            # Never another Flink than the one asked for (it may be another version, with other options).
+            raise FlinkSubmitError(
+                f"flink_home={flink_home!r} has no executable bin/flink: point it at the root of a Flink 1.17+ "
+                "distribution (e.g. the pyflink folder of `pip install apache-flink`)."
+            )
+        return binary
     on_path = shutil.which("flink")
     if on_path:
         candidates.append((on_path, "PATH"))
@@ -244,11 +251,6 @@ def find_flink_binary(flink_home: str | None = None) -> str:
     for candidate, _ in candidates:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    if flink_home:
-        raise FlinkSubmitError(
-            f"flink_home={flink_home!r} has no executable bin/flink: point it at the root of a Flink 1.17+ "
-            "distribution (e.g. the pyflink folder of `pip install apache-flink`)."
-        )
     raise FlinkSubmitError(
         "No Flink CLI found: set flink_home (operator argument or connection extra flink_home), put `flink` "
         "on PATH, or set FLINK_HOME; or use submitter='pod' to run the CLI in the job's image."

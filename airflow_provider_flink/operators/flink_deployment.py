@@ -19,7 +19,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_flink.exceptions import FlinkJobFailed, FlinkJobTimeout
 from airflow_provider_flink.links.flink import FLINK_UI_URL_XCOM_KEY, FlinkWebUILink, render_flink_ui_url
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
-from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent
+from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent, check_seconds
 from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
@@ -100,6 +100,10 @@ class FlinkResourceOperator(FlinkConnectionMixin, BaseOperator):
             raise ValueError(f"delete_on must be one of {', '.join(DELETE_ON_CHOICES)}, not {delete_on!r}")
         if on_kill_action not in ON_KILL_CHOICES:
             raise ValueError(f"on_kill_action must be one of {', '.join(ON_KILL_CHOICES)}, not {on_kill_action!r}")
+        check_seconds("poll_interval", poll_interval, positive=True)
+        check_seconds("startup_timeout", startup_timeout, optional=True)
+        check_seconds("wait_timeout", wait_timeout, optional=True)
+        check_seconds("delete_timeout", delete_timeout)
         self.kubernetes_conn_id = kubernetes_conn_id
         self.namespace = namespace
         self.cluster_context = cluster_context

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 
 from airflow_provider_flink.exceptions import FlinkJobFailed, FlinkJobTimeout
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
-from airflow_provider_flink.state.waiting import WaitEvent
+from airflow_provider_flink.state.waiting import WaitEvent, check_seconds
 from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 LIFECYCLE_KINDS = ("FlinkDeployment", "FlinkSessionJob")
+#: ``spec.savepoint.formatType`` values of a FlinkStateSnapshot (its CRD also lists ``UNKNOWN``, for status only).
+SAVEPOINT_FORMATS = ("CANONICAL", "NATIVE")
 
 
 class FlinkLifecycleOperator(FlinkConnectionMixin, BaseOperator):
@@ -64,6 +66,8 @@ class FlinkLifecycleOperator(FlinkConnectionMixin, BaseOperator):
         super().__init__(**kwargs)
         if kind not in LIFECYCLE_KINDS:
             raise ValueError(f"kind must be one of {', '.join(LIFECYCLE_KINDS)}, not {kind!r}")
+        check_seconds("poll_interval", poll_interval, positive=True)
+        check_seconds("timeout", timeout)
         self.name = name
         self.namespace = namespace
         self.kind = kind
@@ -203,6 +207,9 @@ class FlinkSavepointOperator(FlinkLifecycleOperator):
         super().__init__(**kwargs)
         if method not in ("auto", "snapshot", "nonce"):
             raise ValueError(f"method must be 'auto', 'snapshot' or 'nonce', not {method!r}")
+        if format_type is not None and format_type not in SAVEPOINT_FORMATS:
+            # Checked here: the API server would refuse the FlinkStateSnapshot only after the job was looked up.
+            raise ValueError(f"format_type must be one of {', '.join(SAVEPOINT_FORMATS)} or None, not {format_type!r}")
         self.method = method
         self.savepoint_directory = savepoint_directory
         self.format_type = format_type

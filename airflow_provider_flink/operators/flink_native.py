@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_flink.links.flink import FLINK_UI_URL_XCOM_KEY, FlinkWebUILink, render_flink_ui_url
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
-from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent
+from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent, check_seconds
 from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
@@ -208,6 +208,11 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
             raise ValueError(f"cleanup must be one of {', '.join(CLEANUP_CHOICES)}, not {cleanup!r}")
         if wait_for is not None and wait_for not in (*WAIT_TARGETS[:2], "none"):
             raise ValueError(f"wait_for must be 'running', 'finished' or 'none', not {wait_for!r}")
+        check_seconds("poll_interval", poll_interval, positive=True)
+        check_seconds("submit_timeout", submit_timeout, positive=True)
+        check_seconds("startup_timeout", startup_timeout, optional=True)
+        check_seconds("wait_timeout", wait_timeout, optional=True)
+        check_seconds("delete_timeout", delete_timeout)
         self.jar_uri = jar_uri
         self.entry_class = entry_class
         self.args = args
@@ -274,8 +279,26 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
         if isinstance(extra, str):
             import json
 
-            extra = json.loads(extra)
-        return {**extra, **(self.flink_conf or {})}
+            try:
+                extra = json.loads(extra)
+            except ValueError as error:
+                raise AirflowFailException(
+                    f"The connection extra {EXTRA_FLINK_CONF} of {self.kubernetes_conn_id!r} is not valid JSON "
+                    f'({error}): write it as an object of Flink options, e.g. {{"state.backend.type": "rocksdb"}}.'
+                ) from error
+        if not isinstance(extra, Mapping):
+            raise AirflowFailException(
+                f"The connection extra {EXTRA_FLINK_CONF} of {self.kubernetes_conn_id!r} must be an object of Flink "
+                f"options, got {type(extra).__name__}."
+            )
+        given = self.flink_conf if self.flink_conf is not None else {}
+        if not isinstance(given, Mapping):
+            # The value is not quoted: a misplaced one may hold a secret.
+            raise AirflowFailException(
+                f"flink_conf must be a mapping of Flink options such as {{'state.backend.type': 'rocksdb'}}, got "
+                f"{type(given).__name__}."
+            )
+        return {**extra, **given}
 
     # -- execute ---------------------------------------------------------------------------------
 
@@ -333,7 +356,8 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
         from airflow_provider_flink.native.command import NativeSpecError, derive_cluster_id, validate_cluster_id
 
         try:
-            if self.cluster_id:
+            # An empty id (e.g. a template that rendered to nothing) is an error, not a request for a derived one.
+            if self.cluster_id is not None:
                 validate_cluster_id(self.cluster_id)
                 return self.cluster_id
             return derive_cluster_id(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))

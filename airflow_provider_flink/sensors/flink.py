@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
+    AirflowFailException,
     AirflowSensorTimeout,
     BaseSensorOperator,
     conf,
@@ -87,6 +88,12 @@ class FlinkJobSensor(FlinkConnectionMixin, BaseSensorOperator):
     def _look(self) -> WaitEvent | None:
         from airflow_provider_flink.state import judge_custom_resource
 
+        if not isinstance(self.name, str) or not self.name.strip():
+            # Checked after rendering (name is templated). An empty name would read the whole collection.
+            raise AirflowFailException(
+                f"FlinkJobSensor {self.task_id}: name is empty ({self.name!r}); name the {self.kind} to wait on "
+                "(or the cluster id of a native cluster)."
+            )
         namespace = self.hook.resolve_namespace()
         if self.kind == "native":
             verdict = self._look_native(namespace)

@@ -26,6 +26,7 @@ import copy
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,9 @@ _SERVER_METADATA_FIELDS = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+
+# A Flink option name as the line-based flink-conf.yaml can carry it: ": " or "#" would split it elsewhere.
+_CONFIG_KEY_PATTERN = re.compile(r"[^\s:#\x00-\x1f\x7f]+")
 
 _COMPONENT_RESOURCE_KEYS = {"cpu": "cpu", "memory": "memory", "ephemeral_storage": "ephemeralStorage"}
 _COMPONENT_KEYS = ("cpu", "memory", "ephemeral_storage", "replicas", "pod_template", "resource")
@@ -527,6 +531,7 @@ def build_flink_deployment(
     elif spec.get("flinkVersion") is not None:
         spec["flinkVersion"], full_version = _parse_flink_version(spec["flinkVersion"], argument="flink_version")
     _merge_if_given(spec, "flinkConfiguration", flink_configuration, "flink_configuration")
+    _check_flink_configuration(spec)
     _merge_if_given(spec, "podTemplate", pod_template, "pod_template")
     for key, given, argument, default in (
         ("jobManager", job_manager, "job_manager", DEFAULT_JOB_MANAGER_RESOURCE),
@@ -670,6 +675,7 @@ def build_flink_session_job(
     _set_if_given(spec, "deploymentName", _check_str(deployment_name, "spec.deploymentName", "deployment_name"))
     _set_if_given(spec, "restartNonce", _check_int(restart_nonce, "spec.restartNonce", "restart_nonce", minimum=0))
     _merge_if_given(spec, "flinkConfiguration", flink_configuration, "flink_configuration")
+    _check_flink_configuration(spec)
 
     document_job = spec.get("job")
     job = _mapping_at(spec, "job", "spec.job", create=True)
@@ -1004,7 +1010,65 @@ def _check_args(args: object) -> list[str]:
                 "argument must be a string. Quote it.",
                 fields=["spec.job.args"],
             )
+        if "\x00" in arg:
+            raise FlinkSpecError(
+                f"spec.job.args[{index}] (argument args) contains a NUL character, which no command line can carry.",
+                fields=["spec.job.args"],
+            )
     return list(args)
+
+
+def _check_flink_configuration(spec: Mapping[str, Any]) -> None:
+    """
+    Refuse a ``flinkConfiguration`` entry that would not reach Flink as that one entry.
+
+    The Flink Kubernetes Operator writes the entries into the cluster's configuration file, which for Flink
+    before 1.19 is the line-based flink-conf.yaml: a line break in a value would start entries of its own
+    (``kubernetes.service-account: admin``), and ``: `` or ``#`` in a key would split it elsewhere. No Flink
+    option takes a multi-line value, so line breaks are refused on every version, but a final one (what a
+    folded YAML scalar leaves), as are control characters.
+    """
+    config = spec.get("flinkConfiguration")
+    if config is None:
+        return
+    if not isinstance(config, Mapping):
+        raise FlinkSpecError(
+            f"spec.flinkConfiguration must be a mapping of Flink options; got {type(config).__name__}.",
+            fields=["spec.flinkConfiguration"],
+        )
+    _check_configuration_entries(config, "")
+
+
+def _check_configuration_entries(config: Mapping[Any, Any], prefix: str) -> None:
+    for key, value in config.items():
+        if not isinstance(key, str) or not _CONFIG_KEY_PATTERN.fullmatch(key):
+            raise FlinkSpecError(
+                f"spec.flinkConfiguration key {prefix + str(key)!r} (argument flink_configuration) is not a Flink "
+                "option name: it must be a non-empty string without whitespace, control characters, ':' or '#'.",
+                fields=["spec.flinkConfiguration"],
+            )
+        name = prefix + key
+        if isinstance(value, Mapping):
+            _check_configuration_entries(value, f"{name}.")
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            text = item.rstrip("\r\n")
+            where = f"spec.flinkConfiguration[{name!r}] (argument flink_configuration)"
+            if "\n" in text or "\r" in text:
+                raise FlinkSpecError(
+                    f"{where} contains a line break: no Flink option takes a multi-line value, and for Flink before "
+                    "1.19 the Flink operator writes each entry on one line of flink-conf.yaml, where the rest would "
+                    "become entries of its own.",
+                    fields=["spec.flinkConfiguration"],
+                )
+            control = sorted({ch for ch in text if unicodedata.category(ch) == "Cc" and ch != "\t"})
+            if control:
+                raise FlinkSpecError(
+                    f"{where} contains the control character(s) {', '.join(repr(ch) for ch in control)}.",
+                    fields=["spec.flinkConfiguration"],
+                )
 
 
 def _raise_if_missing(kind: str, metadata: Mapping[str, Any], missing: list[tuple[str, str]]) -> None:

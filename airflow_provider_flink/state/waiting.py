@@ -9,6 +9,7 @@ Pure logic over :class:`JobVerdict` and wall-clock numbers passed in: the caller
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +18,30 @@ from airflow_provider_flink.state.verdict import JobPhase, JobVerdict
 #: What a wait waits for: the job runs (streaming), the job finished (batch), or the resource is suspended.
 WaitTarget = Literal["running", "finished", "suspended"]
 WAIT_TARGETS: tuple[str, ...] = ("running", "finished", "suspended")
+
+
+def check_seconds(name: str, value: object, *, positive: bool = False, optional: bool = False) -> None:
+    """
+    Refuse a waiting knob no wait can honour, when the operator is built rather than after it created something.
+
+    :param name: The argument's name, for the message.
+    :param value: The argument's value.
+    :param positive: Whether 0 is refused too (a poll interval of 0 would poll the API server in a busy loop).
+    :param optional: Whether ``None`` (no limit) is allowed.
+    :raises ValueError: Naming the argument and the value.
+    """
+    if value is None and optional:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        what = "a positive number of seconds" if positive else "a number of seconds (0 or more)"
+        raise ValueError(f"{name} must be {'None or ' if optional else ''}{what}, not {value!r}")
+
 
 #: How a wait ended. ``error`` is for the waiting machinery itself (resource gone, API unreachable).
 EventStatus = Literal["success", "failed", "timeout", "error"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_flink.state.waiting import Wait, WaitEvent
+from airflow_provider_flink.triggers.shared_watch import Watched, shared_hook, watched
 
 if TYPE_CHECKING:
     from airflow_provider_flink.hooks.kubernetes import AsyncFlinkKubernetesHook
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 MAX_CONSECUTIVE_ERRORS = 5
 #: ``kind`` of a native application cluster (``flink run --target kubernetes-application``); name = cluster id.
 NATIVE_KIND = "native"
+#: Seconds between two judgements of an unchanged object while the shared watch is live (no request is made).
+WATCHED_INTERVAL = 300.0
 #: Lines of the JobManager's log quoted in the message of a JobManager that cannot start.
 STARTUP_LOG_LINES = 20
 
@@ -147,8 +150,10 @@ class FlinkJobTrigger(BaseTrigger):
     Wait in the triggerer until a Flink job reaches a target state, then fire one event.
 
     Used by ``FlinkDeploymentOperator``, ``FlinkNativeSubmitOperator`` and ``FlinkJobSensor`` when deferrable.
-    Each look fetches the resource through ``AsyncFlinkKubernetesHook``, judges it (``judge_custom_resource``
-    for the custom resources; :func:`look_native_cluster` for a native cluster) and asks
+    The custom resources are read from one watch per connection, namespace and kind that every trigger of the
+    process shares (:mod:`~airflow_provider_flink.triggers.shared_watch`: no request per job while the watch is
+    live, a GET per poll interval while it is not); a native cluster is asked through Flink REST each poll
+    interval. Each look judges what it read (``judge_custom_resource``; :func:`look_native_cluster`) and asks
     :class:`~airflow_provider_flink.state.waiting.Wait` whether the wait is over: the same judgement
     and rule as the operators' synchronous waits and the sensor's poke.
 
@@ -236,12 +241,16 @@ class FlinkJobTrigger(BaseTrigger):
             return AsyncFlinkKubernetesHook(**self.connection, retry_policy=native_retry_policy())
         return AsyncFlinkKubernetesHook(**self.connection)
 
-    async def _look(self, hook: AsyncFlinkKubernetesHook) -> JobVerdict | None:
+    async def _look(self, hook: AsyncFlinkKubernetesHook, view: Watched | None = None) -> JobVerdict | None:
         from airflow_provider_flink.state.custom_resource import judge_custom_resource
 
         if self.kind == NATIVE_KIND:
             return await look_native_cluster(hook, self.name, self.namespace, self.previous_job_id)
-        obj = await hook.get_resource(self.kind, self.name, self.namespace)
+        # The shared watch's cache when it is live and holds the object; else (no watch yet, watch down, object
+        # not delivered yet or deleted) one GET decides.
+        obj = await view.cached(self.poll_interval) if view is not None else None
+        if obj is None:
+            obj = await hook.get_resource(self.kind, self.name, self.namespace)
         if obj is None:
             return None
         if self.kind == "FlinkStateSnapshot":
@@ -263,57 +272,69 @@ class FlinkJobTrigger(BaseTrigger):
         # The first import of the Kubernetes clients takes seconds: do it off the triggerer's event loop, which
         # every other trigger shares.
         await asyncio.to_thread(importlib.import_module, "airflow_provider_flink.hooks.kubernetes")
-        async with self._hook() as hook:
-            async for event in self._wait(hook):
-                yield event
-                return
+        yield await self._wait_with_shared_client()
 
-    async def _wait(self, hook: AsyncFlinkKubernetesHook) -> AsyncIterator[TriggerEvent]:
+    async def _wait_with_shared_client(self) -> TriggerEvent:
+        # Returns before the event is yielded, so what the wait shares is released even if the generator is never
+        # closed (the triggerer cancels a trigger after its event).
+        native = self.kind == NATIVE_KIND
+        async with shared_hook(self.connection, native=native) as hook:
+            if native:  # Flink REST has nothing to watch: each look asks the JobManager
+                return await self._wait(hook, None)
+            async with watched(self.connection, hook, self.kind, self.namespace, self.name) as view:
+                return await self._wait(hook, view)
+
+    async def _wait(self, hook: AsyncFlinkKubernetesHook, view: Watched | None) -> TriggerEvent:
         wait = Wait(self.target, startup_deadline=self.startup_deadline, deadline=self.deadline)
         errors = 0
         while True:
             try:
-                verdict = await self._look(hook)
+                verdict = await self._look(hook, view)
                 errors = 0
             except Exception as error:  # the hook already retried transient failures
                 errors += 1
                 self.log.warning("Looking at %s failed (%d in a row): %s", self.resource, errors, error)
                 if errors >= MAX_CONSECUTIVE_ERRORS:
-                    yield self._event(WaitEvent("error", f"Cannot read {self.resource}: {error}"))
-                    return
-                await asyncio.sleep(self.poll_interval)
+                    return self._event(WaitEvent("error", f"Cannot read {self.resource}: {error}"))
+                await self._pause(view, self.poll_interval)
                 continue
             if verdict is None:
                 message = f"{self.resource} no longer exists: it was deleted while Airflow waited for it."
                 if self.kind == NATIVE_KIND:
                     message = native_gone_message(self.name, self.namespace)
-                yield self._event(WaitEvent("error", message))
-                return
+                return self._event(WaitEvent("error", message))
             now = time.time()
             event = wait.check(verdict, now)
             if event is not None:
                 self.log.info("%s: %s", self.resource, event.message)
-                yield self._event(event)
-                return
+                return self._event(event)
             self.log.debug("%s: %s", self.resource, verdict.message)
-            await asyncio.sleep(wait.sleep_for(self.poll_interval, now))
+            # A live watch wakes the wait on every change: the interval only bounds how long a deadline can wait.
+            interval = WATCHED_INTERVAL if view is not None and view.live else self.poll_interval
+            await self._pause(view, wait.sleep_for(interval, now))
+
+    @staticmethod
+    async def _pause(view: Watched | None, seconds: float) -> None:
+        if view is None:
+            await asyncio.sleep(seconds)
+        else:
+            await view.changed(seconds)
 
     async def on_kill(self) -> None:
         """Delete or suspend the resource when a user kills the deferred task (Airflow 3.3+ calls this)."""
         if self.on_kill_action == "keep" or (self.kind == NATIVE_KIND and self.on_kill_action != "delete"):
             return
-        hook = self._hook()
-        if self.kind == NATIVE_KIND:
-            self.log.info("Task killed: deleting %s", self.resource)
-            async with hook:
+        async with self._hook() as hook:
+            if self.kind == NATIVE_KIND:
+                self.log.info("Task killed: deleting %s", self.resource)
                 await hook.delete_application_cluster(self.name, self.namespace)
-            return
-        if self.on_kill_action == "suspend":
-            self.log.info("Task killed: suspending %s", self.resource)
-            await hook.patch_resource(self.kind, self.name, {"spec": {"job": {"state": "suspended"}}}, self.namespace)
-        else:
-            self.log.info("Task killed: deleting %s", self.resource)
-            await hook.delete_resource(self.kind, self.name, self.namespace)
+            elif self.on_kill_action == "suspend":
+                self.log.info("Task killed: suspending %s", self.resource)
+                patch = {"spec": {"job": {"state": "suspended"}}}
+                await hook.patch_resource(self.kind, self.name, patch, self.namespace)
+            else:
+                self.log.info("Task killed: deleting %s", self.resource)
+                await hook.delete_resource(self.kind, self.name, self.namespace)
 
 
 async def first_event(trigger: BaseTrigger) -> dict[str, Any]:

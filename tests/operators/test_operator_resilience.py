@@ -22,10 +22,22 @@ from airflow_provider_flink.triggers.flink import FlinkJobTrigger
         Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", status=429, count=2, retry_after=0.3),
         Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", drop_connection=True, count=2),
         # Longer than one call's retry budget (6 attempts): the wait itself must ride it out. The first GET,
-        # made before the create, passes.
-        Fault(verb="GET", path_regex=r"/flinkdeployments/wordcount$", status=500, count=9, skip=1),
+        # made before the create, passes. It covers the wait's LIST and WATCH as well as its GETs.
+        Fault(verb="GET", path_regex=f"/namespaces/{NAMESPACE}/{PLURAL}(/wordcount)?$", status=500, count=9, skip=1),
+        # The wait's shared watch: its LIST fails, its stream is cut, its version expires.
+        Fault(verb="LIST", path_regex=f"/namespaces/{NAMESPACE}/{PLURAL}$", status=503, count=3),
+        Fault(verb="WATCH", path_regex=f"/namespaces/{NAMESPACE}/{PLURAL}$", cut_watch_after_events=1, count=3),
+        Fault(verb="WATCH", path_regex=f"/namespaces/{NAMESPACE}/{PLURAL}$", status=410, count=1),
     ],
-    ids=["503-burst", "429-retry-after", "dropped-connections", "outage-longer-than-retries"],
+    ids=[
+        "503-burst",
+        "429-retry-after",
+        "dropped-connections",
+        "outage-longer-than-retries",
+        "list-503",
+        "cut-watch",
+        "watch-410-gone",
+    ],
 )
 def test_api_faults_during_the_wait_do_not_change_the_verdict(emulator, simulator, k8s_connection, fault, deferrable):
     with new_dag() as dag:
@@ -36,6 +48,7 @@ def test_api_faults_during_the_wait_do_not_change_the_verdict(emulator, simulato
 
     assert states == {"flink": "success"}
     assert xcom_of(dag, "flink")["state"] == "FINISHED"
+    assert fault.hits > 0  # the fault did happen
 
 
 def test_failed_job_is_rerun_on_retry_without_a_second_create(emulator, simulator, k8s_connection):
