@@ -20,7 +20,6 @@ from airflow_provider_flink.exceptions import FlinkJobFailed, FlinkJobTimeout
 from airflow_provider_flink.links.flink import FLINK_UI_URL_XCOM_KEY, FlinkWebUILink, render_flink_ui_url
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent, check_seconds
-from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -157,6 +156,8 @@ class FlinkResourceOperator(FlinkConnectionMixin, BaseOperator):
                 timeout=self.execution_timeout + timedelta(minutes=5) if self.execution_timeout else None,
             )
         try:
+            from airflow_provider_flink.triggers.flink import first_event  # loads the trigger only to wait
+
             event = asyncio.run(first_event(trigger))
         except AirflowTaskTimeout:
             # Airflow's own execution_timeout (a signal on Airflow 2) can strike before the wait's deadline.

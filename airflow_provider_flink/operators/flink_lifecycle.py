@@ -13,7 +13,6 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow_provider_flink.exceptions import FlinkJobFailed, FlinkJobTimeout
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WaitEvent, check_seconds
-from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -117,6 +116,8 @@ class FlinkLifecycleOperator(FlinkConnectionMixin, BaseOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout + 300),
             )
+        from airflow_provider_flink.triggers.flink import first_event  # loads the trigger only to wait
+
         return self.execute_complete({}, asyncio.run(first_event(trigger)))  # type: ignore[arg-type]
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

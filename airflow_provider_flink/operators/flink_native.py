@@ -19,7 +19,6 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_flink.links.flink import FLINK_UI_URL_XCOM_KEY, FlinkWebUILink, render_flink_ui_url
 from airflow_provider_flink.operators._connection import FlinkConnectionMixin
 from airflow_provider_flink.state.waiting import WAIT_TARGETS, WaitEvent, check_seconds
-from airflow_provider_flink.triggers.flink import first_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -330,6 +329,8 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
                 # so cleanup runs on the worker instead of the task dying mid-air.
                 timeout=self.execution_timeout + timedelta(minutes=5) if self.execution_timeout else None,
             )
+        from airflow_provider_flink.triggers.flink import first_event  # loads the trigger only to wait
+
         event = asyncio.run(first_event(trigger))
         return self.execute_complete(context, event)
 
