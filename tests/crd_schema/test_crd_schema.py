@@ -365,3 +365,20 @@ def test_importing_the_module_reads_no_file() -> None:
 )
 def test_invalid_message_lists_one_or_several_errors(errors: list[FieldError], expected: str) -> None:
     assert invalid_message("K.g", "n", errors) == expected
+
+
+def test_json_copies_of_the_shipped_crds_equal_their_verbatim_yaml() -> None:
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    import airflow_provider_flink
+
+    folder = Path(airflow_provider_flink.__file__).parent / "crds"
+    pairs = [(y, y.with_suffix(".json")) for y in sorted(folder.glob("*.yml"))]
+
+    assert len(pairs) == 3
+    for yml, copy_path in pairs:
+        assert copy_path.is_file(), f"{copy_path.name} is missing: see crds/README.md to write it"
+        assert json.loads(copy_path.read_text()) == yaml.safe_load(yml.read_text()), f"{copy_path.name} is stale"

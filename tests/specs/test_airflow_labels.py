@@ -60,11 +60,27 @@ def test_raw_ids_are_kept_in_annotations_for_humans():
 
 
 def test_label_values_match_cncf_kubernetes_make_safe_label_value():
-    from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
+    from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value as cncf_make_safe
 
     labels, _ = airflow_labels("etl", "load", RUN_IDS[0])
 
-    assert labels["airflow.apache.org/run_id"] == make_safe_label_value(RUN_IDS[0])
+    assert labels["airflow.apache.org/run_id"] == cncf_make_safe(RUN_IDS[0])
+
+
+def test_safe_label_values_are_the_ones_cncf_kubernetes_gives_its_pods():
+    # Labels written by either must find the other's objects: compare on odd and random values.
+    import random
+
+    from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value as cncf_make_safe
+
+    from airflow_provider_flink.specs import make_safe_label_value
+
+    alphabet = "aZ09-_.:+ /é$"
+    rng = random.Random(20261126)
+    values = [*RUN_IDS, "", "-", "a-", "-a", "a$-", "é_a", "a-é-", "x" * 63, "x" * 64, "-" * 70 + "b"]
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
+
+    assert [make_safe_label_value(v) for v in values] == [cncf_make_safe(v) for v in values]
 
 
 def test_distinct_long_run_ids_give_distinct_labels():
