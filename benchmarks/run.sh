@@ -49,7 +49,8 @@ lifecycles=200
 for suite in soak bad_input; do
   echo "=== tests/$suite ==="
   if [ -d "tests/$suite" ]; then
-    FLINK_SOAK_LIFECYCLES=$lifecycles FLINK_BENCH_REPORT_DIR="$out" "$python" -m pytest "tests/$suite" -q \
+    FLINK_SOAK_SEED=random FLINK_SOAK_LIFECYCLES=$lifecycles FLINK_BENCH_REPORT_DIR="$out" \
+      "$python" -m pytest "tests/$suite" -q \
       || status=$?
   else
     echo "tests/$suite does not exist: skipped"

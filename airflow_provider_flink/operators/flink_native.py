@@ -439,13 +439,39 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
         return True
 
     def _look(self, cluster_id: str, namespace: str) -> JobVerdict | None:
+        """
+        Judge the cluster's job once, riding out transient API failures as the wait does.
+
+        Each look uses the native clusters' short retry policy, so a burst of failures can exhaust one look;
+        like the trigger (``MAX_CONSECUTIVE_ERRORS``), several failed looks in a row are tolerated before giving
+        up, so that a blip during a retry's reattach check does not fail the try and leave the cluster unwatched.
+        """
+        from airflow_provider_flink.exceptions import FlinkApiUnavailable
         from airflow_provider_flink.hooks.kubernetes import AsyncFlinkKubernetesHook
-        from airflow_provider_flink.triggers.flink import look_native_cluster, native_retry_policy
+        from airflow_provider_flink.triggers.flink import (
+            MAX_CONSECUTIVE_ERRORS,
+            look_native_cluster,
+            native_retry_policy,
+        )
 
         async def look() -> JobVerdict | None:
             connection = self.hook.get_trigger_connection_kwargs()
             async with AsyncFlinkKubernetesHook(**connection, retry_policy=native_retry_policy()) as hook:
-                return await look_native_cluster(hook, cluster_id, namespace)
+                for attempt in range(1, MAX_CONSECUTIVE_ERRORS + 1):
+                    try:
+                        return await look_native_cluster(hook, cluster_id, namespace)
+                    except FlinkApiUnavailable as error:
+                        if attempt == MAX_CONSECUTIVE_ERRORS:
+                            raise
+                        self.log.warning(
+                            "Looking at Flink application cluster %s/%s failed (%d in a row): %s",
+                            namespace,
+                            cluster_id,
+                            attempt,
+                            error,
+                        )
+                        await asyncio.sleep(self.poll_interval)
+            raise AssertionError("unreachable")  # the loop returns or raises
 
         return asyncio.run(look())
 
