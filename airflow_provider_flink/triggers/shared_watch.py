@@ -31,14 +31,16 @@ import contextlib
 import json
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from airflow_provider_flink.hooks.kubernetes import AsyncFlinkKubernetesHook
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")
+T = TypeVar("T")
 
 #: Seconds one watch request may last before it is renewed from the last resourceVersion seen.
 WATCH_SECONDS = 600.0
@@ -228,6 +230,24 @@ def connection_key(connection: dict[str, Any], flavour: str) -> str:
 
 
 @contextlib.asynccontextmanager
+async def _borrowed(
+    table: dict[K, tuple[T, int]], key: K, make: Callable[[], T], close: Callable[[T], Awaitable[None]]
+) -> AsyncIterator[T]:
+    """The ``key`` entry of ``table``, made by its first user and closed by its last."""
+    item, users = table.get(key) or (make(), 0)
+    table[key] = (item, users + 1)
+    try:
+        yield item
+    finally:
+        item, users = table[key]
+        if users > 1:
+            table[key] = (item, users - 1)
+        else:
+            del table[key]
+            await close(item)
+
+
+@contextlib.asynccontextmanager
 async def shared_hook(connection: dict[str, Any], *, native: bool = False) -> AsyncIterator[AsyncFlinkKubernetesHook]:
     """
     The loop's hook for ``connection``, opened by its first user and closed by its last.
@@ -237,27 +257,17 @@ async def shared_hook(connection: dict[str, Any], *, native: bool = False) -> As
     """
     from airflow_provider_flink.hooks.kubernetes import AsyncFlinkKubernetesHook
 
-    shared = _shared()
-    key = connection_key(connection, "native" if native else "resources")
-    if key in shared.hooks:
-        hook, users = shared.hooks[key]
-    else:
+    def make() -> AsyncFlinkKubernetesHook:
         policy = None
         if native:
             from airflow_provider_flink.triggers.flink import native_retry_policy
 
             policy = native_retry_policy()
-        hook, users = AsyncFlinkKubernetesHook(**connection, retry_policy=policy), 0
-    shared.hooks[key] = (hook, users + 1)
-    try:
+        return AsyncFlinkKubernetesHook(**connection, retry_policy=policy)
+
+    key = connection_key(connection, "native" if native else "resources")
+    async with _borrowed(_shared().hooks, key, make, AsyncFlinkKubernetesHook.close) as hook:
         yield hook
-    finally:
-        hook, users = shared.hooks[key]
-        if users > 1:
-            shared.hooks[key] = (hook, users - 1)
-        else:
-            del shared.hooks[key]
-            await hook.close()
 
 
 @contextlib.asynccontextmanager
@@ -273,22 +283,16 @@ async def watched(
     :param namespace: The namespace of the object.
     :param name: The name of the object.
     """
-    shared = _shared()
-    key = (connection_key(connection, "resources"), namespace, kind)
-    if key in shared.watches:
-        watch, users = shared.watches[key]
-    else:
-        watch, users = SharedWatch(hook, kind, namespace), 0
+
+    def make() -> SharedWatch:
+        watch = SharedWatch(hook, kind, namespace)
         watch.start()
-    shared.watches[key] = (watch, users + 1)
-    view = Watched(watch, name)
-    try:
-        yield view
-    finally:
-        view.close()
-        watch, users = shared.watches[key]
-        if users > 1:
-            shared.watches[key] = (watch, users - 1)
-        else:
-            del shared.watches[key]
-            await watch.stop()
+        return watch
+
+    key = (connection_key(connection, "resources"), namespace, kind)
+    async with _borrowed(_shared().watches, key, make, SharedWatch.stop) as watch:
+        view = Watched(watch, name)
+        try:
+            yield view
+        finally:
+            view.close()
