@@ -124,12 +124,16 @@ class Wait:
     :param startup_deadline: Epoch seconds by which the job must have started (left PENDING), or ``None``.
     :param deadline: Epoch seconds by which the whole wait must be over, or ``None``.
     :param started: Whether the job was seen past PENDING (then the startup deadline no longer applies).
+    :param hold_until: Epoch seconds before which no event ends the wait: a verdict seen earlier is looked at
+        again then. The trigger sets it in the triggerer, a few seconds after the deferral, because Airflow 3.3
+        fails a resumed task whose trigger fired too soon (apache/airflow#72716; see ``FlinkJobTrigger``).
     """
 
     target: str
     startup_deadline: float | None = None
     deadline: float | None = None
     started: bool = False
+    hold_until: float | None = None
     last: JobVerdict | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +144,8 @@ class Wait:
         self.last = verdict
         if verdict.phase is not JobPhase.PENDING:
             self.started = True
+        if self.hold_until is not None and now < self.hold_until:
+            return None
         result = outcome(verdict, self.target)
         if result is not None:
             return WaitEvent.from_verdict(result, verdict)
@@ -158,9 +164,10 @@ class Wait:
         return None
 
     def sleep_for(self, poll_interval: float, now: float) -> float:
-        """How long to sleep before the next look: the poll interval, cut short by the next deadline."""
+        """How long to sleep before the next look: the poll interval, cut short by a deadline or the hold's end."""
         candidates = [poll_interval]
-        for moment in (None if self.started else self.startup_deadline, self.deadline):
+        hold = self.hold_until if self.hold_until is not None and now < self.hold_until else None
+        for moment in (None if self.started else self.startup_deadline, self.deadline, hold):
             if moment is not None:
                 candidates.append(max(moment - now, 0.0))
         return min(candidates)

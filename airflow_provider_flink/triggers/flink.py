@@ -32,6 +32,24 @@ NATIVE_KIND = "native"
 WATCHED_INTERVAL = 300.0
 #: Lines of the JobManager's log quoted in the message of a JobManager that cannot start.
 STARTUP_LOG_LINES = 20
+#: Default of ``[flink] deferral_hold_seconds``: how long after a deferral the triggerer holds the trigger's event.
+DEFAULT_DEFERRAL_HOLD_SECONDS = 10.0
+
+
+def deferral_hold_seconds() -> float:
+    """
+    ``[flink] deferral_hold_seconds`` (default 10): no event fires sooner than this after a deferral.
+
+    Airflow 3.3 (apache/airflow#72716, #71580; fixes #71579, #72767 open) fails a deferred task's resumed try when
+    the trigger fires within seconds of the deferral: the worker that deferred reports "success" to the executor,
+    and if the scheduler reads that report only once the resumed try runs, it logs "Executor ... reported that the
+    task instance finished with state success, but the task instance's state attribute is running" and fails the
+    try. Holding the event until the scheduler has certainly read the report (one worker exit and a scheduler loop,
+    seconds) leaves that report nothing to fail. ``0`` turns the hold off.
+    """
+    from airflow.providers.common.compat.sdk import conf
+
+    return max(conf.getfloat("flink", "deferral_hold_seconds", fallback=DEFAULT_DEFERRAL_HOLD_SECONDS), 0.0)
 
 
 def native_gone_message(cluster_id: str, namespace: str) -> str:
@@ -177,6 +195,10 @@ class FlinkJobTrigger(BaseTrigger):
         does to the resource: ``delete``, ``suspend`` or ``keep`` (a native cluster cannot be suspended: kept).
     :param savepoint_nonce: Wait for the savepoint triggered with this ``savepointTriggerNonce`` (operators
         without FlinkStateSnapshot resources) instead of the job state.
+    :param hold_until: Epoch seconds before which the trigger fires no event when it runs in the triggerer (a
+        verdict seen earlier is looked at again then); default: :func:`deferral_hold_seconds` from now, since the
+        trigger is built just before the deferral. Not applied to the synchronous waits that run a trigger in the
+        worker, nor to ``dag.test()``: there is no deferral for the scheduler to race with.
     """
 
     def __init__(
@@ -194,6 +216,7 @@ class FlinkJobTrigger(BaseTrigger):
         deadline: float | None = None,
         on_kill_action: str = "keep",
         savepoint_nonce: int | None = None,
+        hold_until: float | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -208,6 +231,7 @@ class FlinkJobTrigger(BaseTrigger):
         self.deadline = deadline
         self.on_kill_action = on_kill_action
         self.savepoint_nonce = savepoint_nonce
+        self.hold_until = hold_until if hold_until is not None else time.time() + deferral_hold_seconds()
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -225,6 +249,7 @@ class FlinkJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "on_kill_action": self.on_kill_action,
                 "savepoint_nonce": self.savepoint_nonce,
+                "hold_until": self.hold_until,
             },
         )
 
@@ -285,7 +310,16 @@ class FlinkJobTrigger(BaseTrigger):
                 return await self._wait(hook, view)
 
     async def _wait(self, hook: AsyncFlinkKubernetesHook, view: Watched | None) -> TriggerEvent:
-        wait = Wait(self.target, startup_deadline=self.startup_deadline, deadline=self.deadline)
+        # The triggerer sets trigger_id; a synchronous wait in the worker and dag.test() run the trigger without one.
+        hold_until = self.hold_until if getattr(self, "trigger_id", None) is not None else None
+        wait = Wait(self.target, startup_deadline=self.startup_deadline, deadline=self.deadline, hold_until=hold_until)
+        if hold_until is not None and hold_until > time.time():
+            self.log.info(
+                "%s: no event before %.1fs from now, so the scheduler has processed the deferral first (Airflow 3.3 "
+                "fails a task resumed too soon, apache/airflow#72716; [flink] deferral_hold_seconds)",
+                self.resource,
+                hold_until - time.time(),
+            )
         errors = 0
         while True:
             try:

@@ -104,3 +104,20 @@ def test_event_carries_job_facts_for_xcom():
 )
 def test_sleep_is_cut_short_to_land_on_the_next_deadline(wait, now, expected):
     assert wait.sleep_for(10.0, now) == expected
+
+
+def test_verdict_seen_before_the_hold_ends_is_held_then_decides():
+    wait = Wait("finished", hold_until=100.0)
+
+    held = wait.check(_verdict(JobPhase.FINISHED), now=99.0)
+    decided = wait.check(_verdict(JobPhase.FINISHED), now=100.0)
+
+    assert held is None
+    assert decided is not None and decided.status == "success"
+
+
+def test_sleep_during_the_hold_ends_when_the_hold_ends():
+    wait = Wait("finished", hold_until=100.0)
+
+    assert wait.sleep_for(poll_interval=30.0, now=97.5) == 2.5
+    assert wait.sleep_for(poll_interval=30.0, now=100.0) == 30.0
