@@ -52,23 +52,19 @@ class AsyncSleepRecorder:
 
 
 @pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    from airflow_provider_flink.testing.kube_emulator import KubeEmulator
-
-    emu = KubeEmulator()
-    emu.start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+def emulator(kube_backend: Any) -> KubeEmulator:
+    """The emulator backend (a test asking for it runs on the emulator only: faults, records, store reads)."""
+    assert kube_backend.emulator is not None
+    return kube_backend.emulator
 
 
 @pytest.fixture
-def kube_conn(emulator: KubeEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A ``kubernetes`` connection with the emulator's kubeconfig inline, defined in the environment."""
+def kube_conn(kube_backend: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A ``kubernetes`` connection, kubeconfig inline, defined in the environment: the emulator, or on the real
+    control plane the ServiceAccount bound to the README's Role."""
     conn = {
         "conn_type": "kubernetes",
-        "extra": {"kube_config": json.dumps(emulator.kubeconfig_dict()), "namespace": NAMESPACE},
+        "extra": {"kube_config": json.dumps(kube_backend.provider_kubeconfig()), "namespace": NAMESPACE},
     }
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
     return CONN_ID

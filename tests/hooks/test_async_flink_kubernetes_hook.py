@@ -30,12 +30,12 @@ Body = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-def run_async(emulator: KubeEmulator, async_sleeps: Any, fast_retries: RetryPolicy) -> Callable[..., Any]:
-    """Run ``scenario(hook)`` in a fresh event loop with an async hook on the emulator; close it after."""
+def run_async(kube_backend: Any, async_sleeps: Any, fast_retries: RetryPolicy) -> Callable[..., Any]:
+    """Run ``scenario(hook)`` in a fresh event loop with an async hook on the backend; close it after."""
 
     def run(scenario: Callable[[AsyncFlinkKubernetesHook], Awaitable[T]], **overrides: Any) -> T:
         kwargs: dict[str, Any] = {
-            "config_dict": emulator.kubeconfig_dict(),
+            "config_dict": kube_backend.provider_kubeconfig(),
             "namespace": NAMESPACE,
             "retry_policy": fast_retries,
             "request_timeout": (2.0, 5.0),

@@ -527,8 +527,8 @@ def test_jobmanager_pods_are_found_by_cluster_labels(hook: FlinkKubernetesHook) 
     assert [pod["metadata"]["name"] for pod in pods] == ["wc-jm-1"]
 
 
-def test_events_are_selected_by_object_kind_and_type(hook: FlinkKubernetesHook) -> None:
-    core = k8s.CoreV1Api(hook.api_client)
+def test_events_are_selected_by_object_kind_and_type(hook: FlinkKubernetesHook, admin_api_client: Any) -> None:
+    core = k8s.CoreV1Api(admin_api_client)  # the Flink operator writes events; the provider only reads them
 
     def event(name: str, obj: str, kind: str, event_type: str, reason: str) -> None:
         core.create_namespaced_event(

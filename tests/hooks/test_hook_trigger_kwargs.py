@@ -28,7 +28,7 @@ def _define_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, extra: dic
 def test_inline_kubeconfig_connection_round_trips_to_an_async_hook_without_a_lookup(
     kube_conn: str,
     hook: FlinkKubernetesHook,
-    emulator: KubeEmulator,
+    kube_backend: Any,
     monkeypatch: pytest.MonkeyPatch,
     flink_deployment: Any,
 ) -> None:
@@ -43,7 +43,7 @@ def test_inline_kubeconfig_connection_round_trips_to_an_async_hook_without_a_loo
 
     obj = asyncio.run(read())
 
-    assert kwargs["config_dict"] == emulator.kubeconfig_dict()
+    assert kwargs["config_dict"] == kube_backend.provider_kubeconfig()
     assert kwargs["namespace"] == NAMESPACE
     assert obj is not None and obj["metadata"]["namespace"] == NAMESPACE
 

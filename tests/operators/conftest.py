@@ -4,32 +4,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 
 from airflow_provider_flink.testing.flink_operator_simulator import FlinkOperatorSimulator
 from airflow_provider_flink.testing.kube_emulator import KubeEmulator
 
-NAMESPACE = "flink-jobs"
 #: Pacing of the simulated Flink operator: a whole batch lifecycle takes a couple of seconds.
 STEP_SECONDS = 0.15
 
 
 @pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(bookmark_interval=0.5) as emu:
-        yield emu
+def emulator(kube_backend: Any) -> KubeEmulator:
+    """The emulator backend (a test asking for it runs on the emulator only: faults, records, store reads)."""
+    assert kube_backend.emulator is not None
+    return kube_backend.emulator
 
 
 @pytest.fixture
-def simulator(emulator: KubeEmulator) -> Iterator[FlinkOperatorSimulator]:
-    with FlinkOperatorSimulator(emulator.kubeconfig_dict(), step_seconds=STEP_SECONDS) as sim:
+def simulator(kube_backend: Any) -> Iterator[FlinkOperatorSimulator]:
+    """The simulated Flink operator, a controller of the backend's API server (admin rights, API only)."""
+    with FlinkOperatorSimulator(kube_backend.admin_kubeconfig(), step_seconds=STEP_SECONDS) as sim:
         yield sim
 
 
 @pytest.fixture
-def k8s_connection(emulator: KubeEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The ``kubernetes_default`` connection, with the emulator's kubeconfig inline, as an environment variable."""
-    extra = {"kube_config": json.dumps(emulator.kubeconfig_dict()), "namespace": NAMESPACE}
+def k8s_connection(kube_backend: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The ``kubernetes_default`` connection as an environment variable: the emulator, or on the real control plane
+    the ServiceAccount bound to the README's Role."""
+    extra = {"kube_config": json.dumps(kube_backend.provider_kubeconfig()), "namespace": NAMESPACE}
     monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps({"conn_type": "kubernetes", "extra": extra}))
     return "kubernetes_default"

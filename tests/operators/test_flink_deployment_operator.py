@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from airflow_support import new_dag, run_dag, xcom_of
-from conftest import NAMESPACE
+from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 
 from airflow_provider_flink.operators.flink_deployment import FlinkDeploymentOperator
 
@@ -36,7 +36,7 @@ def _posts(emulator) -> list[str]:
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 def test_batch_job_success_returns_finished_state_and_deletes_the_deployment(
-    emulator, simulator, k8s_connection, deferrable
+    kube_backend, simulator, k8s_connection, deferrable
 ):
     with new_dag() as dag:
         _operator(deferrable=deferrable)
@@ -48,12 +48,12 @@ def test_batch_job_success_returns_finished_state_and_deletes_the_deployment(
     assert result["state"] == "FINISHED"
     assert result["name"] == "wordcount" and result["namespace"] == NAMESPACE
     assert len(result["job_id"]) == 32
-    assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
+    assert kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 def test_batch_job_failure_fails_task_with_flink_exception_and_keeps_the_deployment(
-    emulator, simulator, k8s_connection, deferrable, capfd
+    kube_backend, simulator, k8s_connection, deferrable, capfd
 ):
     with new_dag() as dag:
         _operator(scenario="batch-failure", deferrable=deferrable)
@@ -65,12 +65,12 @@ def test_batch_job_failure_fails_task_with_flink_exception_and_keeps_the_deploym
     logs = output.out + output.err
     assert "FAILED" in logs
     assert "Warning events of FlinkDeployment" in logs
-    assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is not None
+    assert kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is not None
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 def test_streaming_job_wait_for_running_succeeds_and_leaves_the_job_running(
-    emulator, simulator, k8s_connection, deferrable
+    kube_backend, simulator, k8s_connection, deferrable
 ):
     with new_dag() as dag:
         _operator(scenario="streaming", flink_configuration={}, wait_for="running", deferrable=deferrable)
@@ -79,11 +79,13 @@ def test_streaming_job_wait_for_running_succeeds_and_leaves_the_job_running(
 
     assert states == {"flink": "success"}
     assert xcom_of(dag, "flink")["state"] == "RUNNING"
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live is not None and live["status"]["jobStatus"]["state"] == "RUNNING"
 
 
-def test_jobmanager_that_never_gets_ready_fails_with_the_image_pull_reason(emulator, simulator, k8s_connection, capfd):
+def test_jobmanager_that_never_gets_ready_fails_with_the_image_pull_reason(
+    kube_backend, simulator, k8s_connection, capfd
+):
     with new_dag() as dag:
         _operator(scenario="jm-error")
 
@@ -95,7 +97,7 @@ def test_jobmanager_that_never_gets_ready_fails_with_the_image_pull_reason(emula
 
 
 def test_rerun_of_a_finished_batch_job_bumps_restart_nonce_and_waits_for_the_new_job(
-    emulator, simulator, k8s_connection
+    kube_backend, simulator, k8s_connection
 ):
     with new_dag() as dag:
         _operator(delete_on="never")
@@ -106,13 +108,15 @@ def test_rerun_of_a_finished_batch_job_bumps_restart_nonce_and_waits_for_the_new
 
     assert states == {"flink": "success"}
     second = xcom_of(dag, "flink")
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live["spec"]["restartNonce"] == 1
     assert second["job_id"] != first["job_id"]
-    assert len(_posts(emulator)) == 1  # one create, then an update: never a 409
+    assert len(_posts(kube_backend)) == 1  # one create, then an update: never a 409
 
 
-def test_spec_change_on_a_running_streaming_job_waits_for_the_upgraded_generation(emulator, simulator, k8s_connection):
+def test_spec_change_on_a_running_streaming_job_waits_for_the_upgraded_generation(
+    kube_backend, simulator, k8s_connection
+):
     with new_dag() as dag:
         first = _operator(task_id="v1", scenario="streaming", flink_configuration={}, wait_for="running")
         second = _operator(
@@ -122,42 +126,42 @@ def test_spec_change_on_a_running_streaming_job_waits_for_the_upgraded_generatio
     states = run_dag(dag)
 
     assert states == {"v1": "success", "v2": "success"}
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live["spec"]["job"]["parallelism"] == 3
     assert live["status"]["observedGeneration"] == live["metadata"]["generation"] == 2
     assert xcom_of(dag, "v2")["job_id"] != xcom_of(dag, "v1")["job_id"]
 
 
-def test_unchanged_streaming_job_is_not_upgraded_by_a_second_run(emulator, simulator, k8s_connection):
+def test_unchanged_streaming_job_is_not_upgraded_by_a_second_run(kube_backend, simulator, k8s_connection):
     with new_dag() as dag:
         _operator(scenario="streaming", flink_configuration={}, wait_for="running")
     run_dag(dag)
-    generation = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")["metadata"]["generation"]
+    generation = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")["metadata"]["generation"]
 
     states = run_dag(dag)
 
     assert states == {"flink": "success"}
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live["metadata"]["generation"] == generation
 
 
-def test_wait_for_none_returns_right_after_create(emulator, k8s_connection):
+def test_wait_for_none_returns_right_after_create(kube_backend, k8s_connection):
     with new_dag() as dag:
         _operator(wait_for="none")
 
     states = run_dag(dag)
 
     assert states == {"flink": "success"}
-    assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is not None
+    assert kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is not None
 
 
-def test_labels_and_try_number_annotation_mark_the_task_instance(emulator, k8s_connection):
+def test_labels_and_try_number_annotation_mark_the_task_instance(kube_backend, k8s_connection):
     with new_dag() as dag:
         _operator(wait_for="none")
 
     run_dag(dag)
 
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     labels, annotations = live["metadata"]["labels"], live["metadata"]["annotations"]
     assert labels["airflow.apache.org/dag_id"] == dag.dag_id
     assert labels["airflow.apache.org/task_id"] == "flink"
@@ -193,7 +197,7 @@ def test_labels_and_try_number_annotation_mark_the_task_instance(emulator, k8s_c
     ],
 )
 def test_bad_input_fails_with_a_message_naming_the_problem_and_creates_nothing(
-    emulator, k8s_connection, capfd, arguments, message
+    kube_backend, k8s_connection, capfd, arguments, message
 ):
     with new_dag() as dag:
         _operator(**arguments)
@@ -202,7 +206,7 @@ def test_bad_input_fails_with_a_message_naming_the_problem_and_creates_nothing(
 
     assert states == {"flink": "failed"}
     assert message in "".join(capfd.readouterr())
-    assert not [r for r in emulator.requests if r.verb in ("POST", "PUT", "PATCH")]
+    assert not [r for r in kube_backend.requests if r.verb in ("POST", "PUT", "PATCH")]
 
 
 SPEC_FILE = """
@@ -227,7 +231,7 @@ spec:
 """
 
 
-def test_spec_file_is_rendered_with_jinja_and_typed_arguments_win(emulator, simulator, k8s_connection, tmp_path):
+def test_spec_file_is_rendered_with_jinja_and_typed_arguments_win(kube_backend, simulator, k8s_connection, tmp_path):
     (tmp_path / "wordcount.yaml").write_text(SPEC_FILE)
     with new_dag(template_searchpath=[str(tmp_path)]) as dag:
         FlinkDeploymentOperator(
@@ -237,12 +241,12 @@ def test_spec_file_is_rendered_with_jinja_and_typed_arguments_win(emulator, simu
     states = run_dag(dag)
 
     assert states == {"flink": "success"}
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "from-file")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "from-file")
     assert live["spec"]["job"]["args"][0] == "--run" and live["spec"]["job"]["args"][1].startswith("manual__")
     assert live["spec"]["job"]["parallelism"] == 3  # the typed argument wins over the file
 
 
-def test_flink_web_ui_link_is_rendered_from_the_template(emulator, simulator, k8s_connection):
+def test_flink_web_ui_link_is_rendered_from_the_template(kube_backend, simulator, k8s_connection):
     with new_dag() as dag:
         _operator(flink_ui_url_template="https://flink.example.com/{namespace}/{name}/")
 

@@ -20,7 +20,7 @@ def _sensor(**kwargs) -> FlinkJobSensor:
     ids=["poke", "reschedule", "deferrable"],
 )
 def test_sensor_waits_from_missing_status_until_the_batch_job_finished(
-    emulator, simulator, k8s_connection, mode_kwargs
+    kube_backend, simulator, k8s_connection, mode_kwargs
 ):
     # Submitted without waiting, the status starts MISSING: the sensor must wait, not fail on it.
     with new_dag() as dag:
@@ -33,7 +33,7 @@ def test_sensor_waits_from_missing_status_until_the_batch_job_finished(
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferrable"])
 def test_sensor_fails_fast_with_the_flink_error_when_the_job_fails(
-    emulator, simulator, k8s_connection, capfd, deferrable
+    kube_backend, simulator, k8s_connection, capfd, deferrable
 ):
     with new_dag() as dag:
         _operator(task_id="submit", wait_for="none", scenario="batch-failure") >> _sensor(deferrable=deferrable)
@@ -44,7 +44,7 @@ def test_sensor_fails_fast_with_the_flink_error_when_the_job_fails(
     assert "failed" in "".join(capfd.readouterr()).lower()
 
 
-def test_sensor_target_running_succeeds_on_a_running_streaming_job(emulator, simulator, k8s_connection):
+def test_sensor_target_running_succeeds_on_a_running_streaming_job(kube_backend, simulator, k8s_connection):
     with new_dag() as dag:
         submit = _operator(task_id="submit", wait_for="none", scenario="streaming", flink_configuration={})
         submit >> _sensor(target_state="running")
@@ -54,7 +54,7 @@ def test_sensor_target_running_succeeds_on_a_running_streaming_job(emulator, sim
     assert states == {"submit": "success", "wait": "success"}
 
 
-def test_sensor_on_a_missing_resource_fails_naming_it(emulator, k8s_connection, capfd):
+def test_sensor_on_a_missing_resource_fails_naming_it(kube_backend, k8s_connection, capfd):
     with new_dag() as dag:
         _sensor()
 
@@ -64,7 +64,7 @@ def test_sensor_on_a_missing_resource_fails_naming_it(emulator, k8s_connection, 
     assert "FlinkDeployment flink-jobs/wordcount does not exist" in "".join(capfd.readouterr())
 
 
-def test_session_job_runs_in_a_session_cluster_and_the_sensor_sees_it_finish(emulator, simulator, k8s_connection):
+def test_session_job_runs_in_a_session_cluster_and_the_sensor_sees_it_finish(kube_backend, simulator, k8s_connection):
     with new_dag() as dag:
         session = _operator(
             task_id="session",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from airflow_support import ensure_airflow_db, start_dag_in_subprocess
-from conftest import NAMESPACE
+from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 from test_flink_deployment_operator import GROUP, PLURAL, VERSION
 
 DAG_FILE = """
@@ -36,14 +36,14 @@ with DAG("kill_dag", start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), schedul
 
 
 @pytest.mark.parametrize("action", ["delete", "suspend"])
-def test_sigterm_while_waiting_applies_on_kill_action(emulator, simulator, k8s_connection, tmp_path: Path, action):
+def test_sigterm_while_waiting_applies_on_kill_action(kube_backend, simulator, k8s_connection, tmp_path: Path, action):
     ensure_airflow_db()
     dag_file = tmp_path / "kill_dag.py"
     dag_file.write_text(DAG_FILE.replace("ON_KILL_ACTION", repr(action)))
     worker = start_dag_in_subprocess(dag_file)
     try:
         deadline = time.monotonic() + 60
-        while _job_state(emulator) != "RUNNING":
+        while _job_state(kube_backend) != "RUNNING":
             assert time.monotonic() < deadline, "the job never ran"
             time.sleep(0.2)
         time.sleep(1)  # the task is now in its wait loop
@@ -54,7 +54,7 @@ def test_sigterm_while_waiting_applies_on_kill_action(emulator, simulator, k8s_c
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
 
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "killjob")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "killjob")
     if action == "delete":
         assert live is None
     else:

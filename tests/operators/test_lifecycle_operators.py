@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from airflow_support import new_dag, run_dag, xcom_of
-from conftest import NAMESPACE
+from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 from test_flink_deployment_operator import GROUP, PLURAL, VERSION, _operator
 
 from airflow_provider_flink.operators.flink_lifecycle import (
@@ -24,7 +24,7 @@ def _streaming(**kwargs):
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
-def test_suspend_then_resume_runs_a_new_job(emulator, simulator, k8s_connection, deferrable):
+def test_suspend_then_resume_runs_a_new_job(kube_backend, simulator, k8s_connection, deferrable):
     with new_dag() as dag:
         (
             _streaming()
@@ -41,7 +41,7 @@ def test_suspend_then_resume_runs_a_new_job(emulator, simulator, k8s_connection,
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
-def test_savepoint_operator_returns_the_savepoint_path(emulator, simulator, k8s_connection, deferrable):
+def test_savepoint_operator_returns_the_savepoint_path(kube_backend, simulator, k8s_connection, deferrable):
     with new_dag() as dag:
         _streaming() >> FlinkSavepointOperator(task_id="savepoint", deferrable=deferrable, **KNOBS)
 
@@ -52,7 +52,7 @@ def test_savepoint_operator_returns_the_savepoint_path(emulator, simulator, k8s_
     assert path and "savepoint" in path
 
 
-def test_savepoint_of_a_missing_deployment_fails_naming_it(emulator, k8s_connection, capfd):
+def test_savepoint_of_a_missing_deployment_fails_naming_it(kube_backend, k8s_connection, capfd):
     with new_dag() as dag:
         FlinkSavepointOperator(task_id="savepoint", **KNOBS)
 
@@ -62,17 +62,17 @@ def test_savepoint_of_a_missing_deployment_fails_naming_it(emulator, k8s_connect
     assert f"FlinkDeployment {NAMESPACE}/wordcount does not exist" in "".join(capfd.readouterr())
 
 
-def test_delete_operator_waits_until_the_finalizer_let_the_deployment_go(emulator, simulator, k8s_connection):
+def test_delete_operator_waits_until_the_finalizer_let_the_deployment_go(kube_backend, simulator, k8s_connection):
     with new_dag() as dag:
         _streaming() >> FlinkDeleteJobOperator(task_id="delete", **KNOBS)
 
     states = run_dag(dag)
 
     assert states == {"deploy": "success", "delete": "success"}
-    assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
+    assert kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
 
 
-def test_savepoint_by_trigger_nonce_where_snapshot_resources_are_off(emulator, simulator, k8s_connection):
+def test_savepoint_by_trigger_nonce_where_snapshot_resources_are_off(kube_backend, simulator, k8s_connection):
     # Operators before 1.10 (or with snapshot resources disabled) record savepoints in savepointInfo.
     with new_dag() as dag:
         deploy = _operator(
@@ -86,16 +86,16 @@ def test_savepoint_by_trigger_nonce_where_snapshot_resources_are_off(emulator, s
     states = run_dag(dag)
 
     assert states == {"deploy": "success", "savepoint": "success"}
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live["spec"]["job"]["savepointTriggerNonce"] == 1
     assert (
         xcom_of(dag, "savepoint")["savepoint_path"]
         == (live["status"]["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"])
     )
-    assert not emulator.list_objects(GROUP, VERSION, "flinkstatesnapshots")
+    assert not kube_backend.list_objects(GROUP, VERSION, "flinkstatesnapshots")
 
 
-def test_hook_tells_which_flink_resources_the_cluster_serves(emulator, k8s_connection):
+def test_hook_tells_which_flink_resources_the_cluster_serves(kube_backend, k8s_connection):
     from airflow_provider_flink.hooks.kubernetes import FlinkKubernetesHook
 
     hook = FlinkKubernetesHook()

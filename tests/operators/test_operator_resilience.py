@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from airflow_support import new_dag, run_dag, xcom_of
-from conftest import NAMESPACE
+from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 from test_flink_deployment_operator import GROUP, PLURAL, VERSION, _operator, _posts
 
 from airflow_provider_flink.testing.kube_emulator import Fault
@@ -51,20 +51,22 @@ def test_api_faults_during_the_wait_do_not_change_the_verdict(emulator, simulato
     assert fault.hits > 0  # the fault did happen
 
 
-def test_failed_job_is_rerun_on_retry_without_a_second_create(emulator, simulator, k8s_connection):
+def test_failed_job_is_rerun_on_retry_without_a_second_create(kube_backend, simulator, k8s_connection):
     with new_dag() as dag:
         _operator(scenario="batch-failure", retries=1, retry_delay=timedelta(seconds=0))
 
     states = run_dag(dag)
 
     assert states == {"flink": "failed"}
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live["spec"]["restartNonce"] == 1  # the retry ran the job again
     assert live["metadata"]["annotations"]["airflow.apache.org/try_number"] == "2"
-    assert len(_posts(emulator)) == 1
+    assert len(_posts(kube_backend)) == 1
 
 
-def test_job_that_never_starts_fails_at_the_startup_timeout_and_is_deleted(emulator, simulator, k8s_connection, capfd):
+def test_job_that_never_starts_fails_at_the_startup_timeout_and_is_deleted(
+    kube_backend, simulator, k8s_connection, capfd
+):
     with new_dag() as dag:
         _operator(scenario="reconciling", startup_timeout=1)
 
@@ -72,12 +74,12 @@ def test_job_that_never_starts_fails_at_the_startup_timeout_and_is_deleted(emula
 
     assert states == {"flink": "failed"}
     assert "Startup timeout" in "".join(capfd.readouterr())
-    assert emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
+    assert kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount") is None
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 def test_execution_timeout_is_honoured_and_the_job_is_suspended_per_policy(
-    emulator, simulator, k8s_connection, deferrable
+    kube_backend, simulator, k8s_connection, deferrable
 ):
     # A streaming job never finishes: the task's execution_timeout must end the wait, deferred or not.
     with new_dag() as dag:
@@ -92,7 +94,7 @@ def test_execution_timeout_is_honoured_and_the_job_is_suspended_per_policy(
     states = run_dag(dag)
 
     assert states == {"flink": "failed"}
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     assert live["spec"]["job"]["state"] == "suspended"
 
 
@@ -122,7 +124,7 @@ def test_trigger_survives_serialization_round_trip():
     ("action", "expect_deleted"), [("delete", True), ("suspend", False)], ids=["delete", "suspend"]
 )
 def test_trigger_on_kill_deletes_or_suspends_the_deployment(
-    emulator, simulator, k8s_connection, action, expect_deleted
+    kube_backend, simulator, k8s_connection, action, expect_deleted
 ):
     # Airflow 3.3 calls the trigger's on_kill when a user kills (marks failed, clears) a deferred task.
     with new_dag() as dag:
@@ -140,7 +142,7 @@ def test_trigger_on_kill_deletes_or_suspends_the_deployment(
 
     asyncio.run(trigger.on_kill())
 
-    live = emulator.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
+    live = kube_backend.get_object(GROUP, VERSION, PLURAL, NAMESPACE, "wordcount")
     if expect_deleted:
         assert live is None or live["metadata"].get("deletionTimestamp")
     else:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from airflow_support import ensure_airflow_db, start_dag_in_subprocess
-from conftest import NAMESPACE
+from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 from test_flink_deployment_operator import GROUP, PLURAL, VERSION, _posts
 
 DAG_FILE = """
@@ -48,7 +48,7 @@ def _wait_for(condition, timeout: float = 60.0):
 
 
 def test_retry_after_worker_crash_reattaches_without_second_create_or_rerun(
-    emulator, simulator, k8s_connection, tmp_path: Path
+    kube_backend, simulator, k8s_connection, tmp_path: Path
 ):
     ensure_airflow_db()
     dags = tmp_path / "dags"
@@ -57,7 +57,7 @@ def test_retry_after_worker_crash_reattaches_without_second_create_or_rerun(
     env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
     worker = start_dag_in_subprocess(dags / "crash_dag.py", env)
     try:
-        running = _wait_for(lambda: _job_state(emulator) == "RUNNING" and _live(emulator))
+        running = _wait_for(lambda: _job_state(kube_backend) == "RUNNING" and _live(kube_backend))
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker dies without any cleanup
         worker.wait()
@@ -72,8 +72,8 @@ def test_retry_after_worker_crash_reattaches_without_second_create_or_rerun(
     assert retry.returncode == 0, retry.stdout[-3000:] + retry.stderr[-3000:]
     output = retry.stdout + retry.stderr
     assert "reattaching" in output or "already finished for this task instance" in output
-    assert len(_posts(emulator)) == 1  # no second create
-    final = _live(emulator)
+    assert len(_posts(kube_backend)) == 1  # no second create
+    final = _live(kube_backend)
     assert "restartNonce" not in final["spec"]  # never re-run
     assert final["status"]["jobStatus"]["jobId"] == job_id
     assert final["status"]["jobStatus"]["state"] == "FINISHED"

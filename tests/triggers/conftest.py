@@ -13,19 +13,21 @@ from airflow_provider_flink.testing.kube_emulator import KubeEmulator
 
 
 @pytest.fixture
-def emulator() -> Iterator[KubeEmulator]:
-    with KubeEmulator(bookmark_interval=0.5) as emu:
-        yield emu
+def emulator(kube_backend: Any) -> KubeEmulator:
+    """The emulator backend (a test asking for it runs on the emulator only: faults, records, store reads)."""
+    assert kube_backend.emulator is not None
+    return kube_backend.emulator
 
 
 @pytest.fixture
-def simulator(emulator: KubeEmulator) -> Iterator[FlinkOperatorSimulator]:
-    with FlinkOperatorSimulator(emulator.kubeconfig_dict(), step_seconds=0.05) as sim:
+def simulator(kube_backend: Any) -> Iterator[FlinkOperatorSimulator]:
+    with FlinkOperatorSimulator(kube_backend.admin_kubeconfig(), step_seconds=0.05) as sim:
         yield sim
 
 
 @pytest.fixture
-def api_client(emulator: KubeEmulator) -> Iterator[Any]:
-    api = config.new_client_from_config_dict(emulator.kubeconfig_dict())
+def api_client(kube_backend: Any) -> Iterator[Any]:
+    """A client with full rights, to create the jobs the triggers wait on."""
+    api = config.new_client_from_config_dict(kube_backend.admin_kubeconfig())
     yield api
     api.close()

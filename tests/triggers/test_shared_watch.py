@@ -49,8 +49,10 @@ def _create(api_client: Any, names: list[str], scenario: str = "batch-success") 
         )
 
 
-def _trigger(emulator: KubeEmulator, name: str, poll_interval: float = SLOW_POLL, **kwargs: Any) -> FlinkJobTrigger:
-    connection = {"config_dict": emulator.kubeconfig_dict(), "namespace": NAMESPACE}
+def _trigger(backend: Any, name: str, poll_interval: float = SLOW_POLL, **kwargs: Any) -> FlinkJobTrigger:
+    """A trigger as the provider's identity (an emulator, or a backend of tests/realstack/backends.py)."""
+    config = backend.provider_kubeconfig() if hasattr(backend, "provider_kubeconfig") else backend.kubeconfig_dict()
+    connection = {"config_dict": config, "namespace": NAMESPACE}
     return FlinkJobTrigger(
         kind="FlinkDeployment",
         name=name,
@@ -91,18 +93,18 @@ def _named_gets(emulator: KubeEmulator) -> int:
     return sum(1 for r in emulator.requests if r.verb == "GET" and r.path.startswith(PLURAL_PATH + "/"))
 
 
-def test_many_waits_share_one_list_and_one_watch_and_make_no_get(emulator, simulator, api_client):
+def test_many_waits_share_one_list_and_one_watch_and_make_no_get(kube_backend, simulator, api_client):
     names = [f"job-{i}" for i in range(20)]
     _create(api_client, names)
-    emulator.clear_requests()
+    kube_backend.clear_requests()
 
-    events = _wait_all([_trigger(emulator, name) for name in names])
+    events = _wait_all([_trigger(kube_backend, name) for name in names])
 
     assert [e["status"] for e in events] == ["success"] * 20
     assert {e["job_state"] for e in events} == {"FINISHED"}
-    assert _count(emulator, "LIST") == 1
-    assert _watches(emulator, at_least=1) == 1
-    assert _named_gets(emulator) == 0
+    assert _count(kube_backend, "LIST") == 1
+    assert _watches(kube_backend, at_least=1) == 1
+    assert _named_gets(kube_backend) == 0
 
 
 def test_cut_watches_resume_from_their_version_without_losing_an_event(emulator, simulator, api_client):
@@ -163,13 +165,13 @@ def test_watch_comes_back_after_a_failed_list_and_wakes_its_waits(emulator, api_
     assert (live_at_first, cached, lists) == (False, True, 2)
 
 
-def test_deleting_the_resource_ends_the_wait_with_an_error(emulator, api_client):
+def test_deleting_the_resource_ends_the_wait_with_an_error(kube_backend, api_client):
     # No simulated operator: no finalizer, so the object vanishes at once (a finalizer shows "being deleted").
 
     _create(api_client, ["job-a"], scenario="streaming")
 
     async def main() -> dict[str, Any]:
-        wait = asyncio.ensure_future(first_event(_trigger(emulator, "job-a")))
+        wait = asyncio.ensure_future(first_event(_trigger(kube_backend, "job-a")))
         while not any(watch.live for watch, _ in shared_watch._shared().watches.values()):
             await asyncio.sleep(0.05)
         await asyncio.to_thread(

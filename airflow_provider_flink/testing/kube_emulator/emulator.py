@@ -217,6 +217,10 @@ class KubeEmulator:
 
         return self._call(read)
 
+    def compact(self) -> int:
+        """Compact the event history at the current resourceVersion (older watches then get 410 Expired)."""
+        return self._call(lambda: self._api.store.compact())
+
     @property
     def resource_version(self) -> str:
         """The current (latest) resourceVersion."""

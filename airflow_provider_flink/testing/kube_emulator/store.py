@@ -322,6 +322,13 @@ class Store:
         self._watchers[rt.key].add(watcher)
         return backlog, watcher
 
+    def compact(self) -> int:
+        """Forget every event up to now, as an etcd compaction does: a watch from an older resourceVersion gets 410."""
+        for key, history in self._history.items():
+            history.clear()
+            self._evicted_rv[key] = self._rv
+        return self._rv
+
     def unwatch(self, rt: ResourceType, watcher: Watcher) -> None:
         self._watchers[rt.key].discard(watcher)
 
@@ -526,6 +533,20 @@ class Store:
     ) -> tuple[dict[str, Any], list[str]]:
         name = old["metadata"]["name"]
         meta = obj["metadata"]
+        if rt.crd is not None and not patch and not meta.get("resourceVersion"):
+            # Custom resources allow no unconditional update (customResourceStrategy.AllowUnconditionalUpdate).
+            detail = "Invalid value: 0: must be specified for an update"
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{rt.plural}.{rt.group} "{name}" is invalid: metadata.resourceVersion: {detail}',
+                {
+                    "name": name,
+                    "group": rt.group,
+                    "kind": rt.plural,
+                    "causes": [{"reason": "FieldValueInvalid", "message": detail, "field": "metadata.resourceVersion"}],
+                },
+            )
         if meta.get("resourceVersion") and meta["resourceVersion"] != old["metadata"]["resourceVersion"]:
             raise conflict(rt, name, MODIFIED_CONFLICT)
         if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
