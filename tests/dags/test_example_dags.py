@@ -61,7 +61,9 @@ def _objects(emulator: KubeEmulator, plural: str) -> list[dict[str, Any]]:
 
 def test_every_example_dag_imports_without_errors(dag_bag):
     assert dag_bag.import_errors == {}
-    assert set(dag_bag.dag_ids) == EXPECTED_DAG_IDS
+    # A subset: a DAG file of your own dropped into dags/ does not fail this test (the playground's --dags-folder
+    # runs your files from a folder of yours, which is the better place).
+    assert set(dag_bag.dag_ids) >= EXPECTED_DAG_IDS
 
 
 def test_ui_dag_params_make_a_usable_trigger_form(dag_bag):

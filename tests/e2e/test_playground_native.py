@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,13 @@ def test_playground_runs_the_native_jar_example_on_a_local_flink_cluster_and_sto
     assert result.returncode == 0, output[-5000:]
     assert "Local Flink cluster up" in output and "ended: success" in output
     assert "native application cluster flink/flink-native-jar-wordcount-" in output
+    # The UI address comes as soon as the API server answers, before anything runs; the job's states in order.
+    assert output.index("Airflow UI: http://127.0.0.1:") < output.index("New run ")
+    assert output.index("job RUNNING") < output.index("job FINISHED")
+    # The first try succeeded: none was lost to a component not yet up, or to Airflow 3.3's stale defer-exit race.
+    with sqlite3.connect(f"file:{tmp_path / 'airflow' / 'airflow.db'}?mode=ro", uri=True) as db:
+        tries = db.execute("SELECT try_number FROM task_instance WHERE dag_id = 'flink_native_jar'").fetchall()
+    assert tries == [(1,)]
     # The deferrable task waited in the real triggerer process, which writes the trigger's own log file.
     trigger_logs = list(tmp_path.glob("airflow/logs/dag_id=flink_native_jar/**/*.log.trigger.*.log"))
     assert trigger_logs and any("FINISHED" in log.read_text() for log in trigger_logs)
