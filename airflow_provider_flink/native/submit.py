@@ -614,7 +614,7 @@ class PodFlinkSubmitter:
             if time.monotonic() >= deadline:
                 raise FlinkSubmitTimeout(
                     f"Submitter pod {self.namespace}/{self.pod_name} did not finish within {self.timeout:g} s "
-                    f"(phase {status.get('phase') or 'unknown'}); it is deleted."
+                    f"(phase {status.get('phase') or 'unknown'}); deleting it."
                 )
             time.sleep(self.poll_interval)
 
@@ -635,9 +635,11 @@ class PodFlinkSubmitter:
         return [masker.line(line) for line in text.splitlines()]
 
     def delete(self) -> None:
-        """Delete the submitter pod now (no grace period: its command is abandoned)."""
-        with contextlib.suppress(Exception):
+        """Delete the submitter pod now (no grace period: its command is abandoned); say so if that fails."""
+        try:
             self.hook.delete_pod(self.pod_name, self.namespace, grace_period_seconds=0)
+        except Exception as error:
+            self.log(f"Could not delete submitter pod {self.namespace}/{self.pod_name}: {error}. Delete it by hand.")
 
     def kill(self) -> None:
         """Stop the submission (the task is being killed)."""

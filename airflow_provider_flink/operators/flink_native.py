@@ -509,6 +509,18 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
         except FlinkResourceNotFound:
             # Deleted right after its creation: the wait reports that, with its explanation.
             self.log.warning("Deployment %s/%s vanished right after flink run created it.", namespace, cluster_id)
+        except Exception:
+            # Unmarked, a retry could not tell the cluster from somebody else's: do not leave it running.
+            self.log.error(
+                "Could not label the JobManager Deployment %s/%s as this task's: deleting the cluster.",
+                namespace,
+                cluster_id,
+            )
+            try:
+                self.hook.delete_application_cluster(cluster_id, namespace)
+            except Exception as error:
+                self.log.error("Could not delete cluster %s/%s either: %s", namespace, cluster_id, error)
+            raise
 
     def _submit_locally(self, cluster_id: str, namespace: str, work_dir: str) -> None:
         from airflow_provider_flink.native.command import FlinkVersionDetectionError
