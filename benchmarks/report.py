@@ -516,7 +516,37 @@ def render(out: Path, command: str, elapsed: float | None = None) -> str:
         parts += [markdown_table(["bad_input.json", "value"], [[k, json.dumps(v)] for k, v in bad.items()])]
     else:
         parts += ["No bad_input.json in the output folder."]
+    parts += ["## Real control plane"]
+    realstack = load_json(out / "realstack.json")
+    parts += (
+        [markdown_table(["figure", "value"], realstack_rows(realstack))]
+        if realstack
+        else ["No realstack.json in the output folder (`python -m benchmarks.realstack --out DIR`)."]
+    )
     return "\n\n".join(parts) + "\n"
+
+
+def realstack_rows(result: dict[str, Any]) -> list[list[str]]:
+    """Build and start figures of etcd, kube-apiserver and kube-controller-manager (:mod:`benchmarks.realstack`)."""
+    rows = []
+    for kind in ("cold", "warm"):
+        build = result.get(kind)
+        if not build:
+            continue
+        steps = build["steps"]
+        peak = max(step["peak_rss_mb"] for step in steps.values())
+        parts = ", ".join(f"{name} {step['wall_s']:.0f} s" for name, step in steps.items())
+        rows.append(
+            [f"{kind} build, wall (peak RSS of one step)", f"{build['wall_s']:.0f} s ({peak:,.0f} MB): {parts}"]
+        )
+    if "start_s_median" in result:
+        runs = ", ".join(f"{s:.1f}" for s in result["start_s"])
+        rows.append(
+            ["start to ready with the Flink CRDs established, median", f"{result['start_s_median']:.1f} s ({runs})"]
+        )
+        memory = ", ".join(f"{name} {mb:.0f} MB" for name, mb in result["rss_mb_after_start"].items())
+        rows.append(["RSS after start", memory])
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

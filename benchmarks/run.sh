@@ -36,7 +36,7 @@ export AIRFLOW_HOME="$out/airflow_home" AIRFLOW__CORE__LOAD_EXAMPLES=False
 mkdir -p "$AIRFLOW_HOME"
 # Figures of an earlier run must not be reported as this run's.
 rm -rf "$out/logs"
-rm -f "$out"/{scale,overheads,soak,bad_input}.json
+rm -f "$out"/{scale,overheads,soak,bad_input,realstack}.json
 
 status=0
 echo "=== triggerer scale ==="
@@ -56,6 +56,12 @@ for suite in soak bad_input; do
     echo "tests/$suite does not exist: skipped"
   fi
 done
+echo "=== real control plane (build cold and warm, start) ==="
+if command -v go >/dev/null; then
+  "$python" -m benchmarks.realstack --out "$out" ${quick:+--no-cold} || status=$?
+else
+  echo "no Go on PATH: skipped"
+fi
 echo "=== report ==="
 "$python" -m benchmarks.report --out "$out" --results "$root/benchmarks/RESULTS.md" --command "$command" \
   --elapsed $((SECONDS - started))

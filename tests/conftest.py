@@ -61,6 +61,11 @@ def real_control_plane() -> Iterator[ControlPlane]:
     with ControlPlane(bin_dir=build_binaries()) as plane:
         ensure_namespace(plane, BACKEND_NAMESPACE)
         bind_readme_role(plane, BACKEND_NAMESPACE)
+        # The JobManagers' ServiceAccount, as the Flink operator's Helm chart creates it in each watched namespace:
+        # without it the ServiceAccount admission plugin refuses their pods.
+        plane.request(
+            "POST", f"/api/v1/namespaces/{BACKEND_NAMESPACE}/serviceaccounts", {"metadata": {"name": "flink"}}
+        )
         yield plane
 
 

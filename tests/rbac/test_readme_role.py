@@ -101,6 +101,7 @@ class Setting:
         self.namespace = f"rbac-{next(_namespaces)}"
         ensure_namespace(plane, self.namespace)
         bind_readme_role(plane, self.namespace, role=role)
+        plane.request("POST", f"/api/v1/namespaces/{self.namespace}/serviceaccounts", {"metadata": {"name": "flink"}})
         token = service_account_token(plane, self.namespace, PROVIDER_SERVICE_ACCOUNT)
         kubeconfig = plane.kubeconfig_dict(self.namespace, token=token, user=PROVIDER_SERVICE_ACCOUNT)
         extra = {"kube_config": json.dumps(kubeconfig), "namespace": self.namespace}

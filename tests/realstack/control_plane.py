@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures
 import ctypes
 import datetime
 import json
@@ -69,6 +70,9 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="realstack-spawner")
 
 
 def _die_with_parent() -> None:
@@ -217,9 +221,16 @@ class ControlPlane:
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
-        )
+        # PR_SET_PDEATHSIG fires when the parent *thread* ends: spawn from one thread that lives as long as
+        # this process, not from whichever thread asked (a to_thread worker would take its children with it).
+        proc = _SPAWNER.submit(
+            subprocess.Popen,
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        ).result()
         log.close()
         self._processes[name] = proc
         return proc
@@ -346,17 +357,28 @@ class ControlPlane:
         content_type: str = "application/json",
         timeout: float = 30,
     ) -> tuple[int, Any]:
-        """One API request as the admin (or ``token``); returns (status, decoded JSON or text)."""
+        """One API request as the admin (or ``token``); returns (status, decoded JSON or text).
+
+        A connection reset is tried again (twice): a just restarted API server drops a few.
+        """
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Authorization", f"Bearer {token or self.admin_token}")
         if data is not None:
             req.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(req, context=self._ssl_context(), timeout=timeout) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
+        for attempt in range(3):
+            try:
+                with urllib.request.urlopen(req, context=self._ssl_context(), timeout=timeout) as resp:
+                    status, raw = resp.status, resp.read()
+                break
+            except urllib.error.HTTPError as err:
+                status, raw = err.code, err.read()
+                break
+            except (ConnectionResetError, urllib.error.URLError) as err:
+                reset = isinstance(err, ConnectionResetError) or isinstance(err.reason, ConnectionResetError)
+                if not reset or attempt == 2:
+                    raise
+                time.sleep(0.5)
         try:
             return status, json.loads(raw)
         except ValueError:

@@ -13,6 +13,7 @@ from typing import Any
 
 from kubernetes import client
 
+from airflow_provider_flink.testing.flink_operator_simulator import FlinkOperatorSimulator
 from airflow_provider_flink.testing.kube_emulator import Fault, KubeEmulator
 from airflow_provider_flink.triggers import shared_watch
 from airflow_provider_flink.triggers.flink import FlinkJobTrigger, first_event
@@ -215,3 +216,22 @@ def test_each_namespace_has_its_own_watch(emulator, simulator, api_client):
         if r.verb == "LIST" and "/namespaces/" in r.path and r.path.endswith("/flinkdeployments")
     ]
     assert sorted(lists) == sorted([PLURAL_PATH, PLURAL_PATH.replace(NAMESPACE, other)])
+
+
+def test_waits_end_when_the_history_is_compacted_under_their_watch(kube_backend, api_client):
+    """On the real control plane the API server also restarts (etcd compacted, watch cache gone): the cut watch
+    cannot resume from its version (410 Gone), lists again, and every wait still gets its event."""
+    names = [f"job-{i}" for i in range(3)]
+    _create(api_client, names)
+
+    async def main() -> list[dict[str, Any]]:
+        waits = [asyncio.ensure_future(first_event(_trigger(kube_backend, name))) for name in names]
+        while not any(watch.live for watch, _ in shared_watch._shared().watches.values()):
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(kube_backend.compact)
+        with FlinkOperatorSimulator(kube_backend.admin_kubeconfig(), step_seconds=0.05):
+            return list(await asyncio.wait_for(asyncio.gather(*waits), 90))
+
+    events = asyncio.run(main())
+
+    assert [e["status"] for e in events] == ["success"] * 3
