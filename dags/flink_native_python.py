@@ -9,8 +9,8 @@ service account (it creates the JobManager Deployment, its Services and ConfigMa
 The entry script is PyFlink's own WordCount example in the image, run on its built-in text. **The image
 needs Python and PyFlink**, which the plain ``flink`` images lack: build one as Flink's documentation shows
 (``FROM flink:2.0``, install ``python3`` and ``pip install apache-flink==2.0.*``) and pass it as the
-``image`` parameter when triggering. In the local playground this DAG goes as far as the submission: the
-simulated JobManager cannot run Python jobs.
+``image`` parameter when triggering. The local playground does not offer this DAG (``--dag flink_native_python``
+says why): its simulated JobManager cannot run Python jobs.
 """
 
 from __future__ import annotations
