@@ -435,7 +435,7 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
         )
         if RUN_ID_KEY not in labels:
             # The try that submitted it was lost before labelling it.
-            self._mark_ours(cluster_id, namespace, *self._labels(ti))
+            self._mark_ours(cluster_id, namespace, *self._labels(ti), keep_for_retry=self._retry_reattaches(ti))
         return True
 
     def _look(self, cluster_id: str, namespace: str) -> JobVerdict | None:
@@ -496,11 +496,26 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
             ) from error
         finally:
             self._running_submitter = None
-        self._mark_ours(cluster_id, namespace, labels, annotations)
+        self._mark_ours(cluster_id, namespace, labels, annotations, keep_for_retry=self._retry_reattaches(ti))
         self.log.info("Flink application cluster %s/%s submitted.", namespace, cluster_id)
 
-    def _mark_ours(self, cluster_id: str, namespace: str, labels: dict[str, str], annotations: dict[str, str]) -> None:
-        """Label the JobManager Deployment as this task instance's, so a retry can tell it from somebody else's."""
+    def _retry_reattaches(self, ti: Any) -> bool:
+        """Whether a retry of this try would find an unlabelled cluster again: a try is left and the id is derived."""
+        return not self.cluster_id and int(getattr(ti, "try_number", 1) or 1) <= int(self.retries or 0)
+
+    def _mark_ours(
+        self,
+        cluster_id: str,
+        namespace: str,
+        labels: dict[str, str],
+        annotations: dict[str, str],
+        keep_for_retry: bool = False,
+    ) -> None:
+        """
+        Label the JobManager Deployment as this task instance's, so a retry can tell it from somebody else's.
+
+        If that fails, the cluster is kept when ``keep_for_retry`` (a retry will reattach to it), else deleted.
+        """
         from airflow_provider_flink.exceptions import FlinkResourceNotFound
 
         patch = {"metadata": {"labels": labels, "annotations": annotations}}
@@ -510,7 +525,16 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
             # Deleted right after its creation: the wait reports that, with its explanation.
             self.log.warning("Deployment %s/%s vanished right after flink run created it.", namespace, cluster_id)
         except Exception:
-            # Unmarked, a retry could not tell the cluster from somebody else's: do not leave it running.
+            if keep_for_retry:
+                # Its id names this task instance's run: the retry finds it, reattaches and labels it.
+                self.log.error(
+                    "Could not label the JobManager Deployment %s/%s as this task's: the retry reattaches to it.",
+                    namespace,
+                    cluster_id,
+                )
+                raise
+            # No retry left, or an id of the user's choosing that a retry could not tell from somebody else's:
+            # nobody would ever wait on this cluster, so it does not stay.
             self.log.error(
                 "Could not label the JobManager Deployment %s/%s as this task's: deleting the cluster.",
                 namespace,

@@ -108,7 +108,8 @@ class Setting:
         monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps({"conn_type": "kubernetes", "extra": extra}))
 
     def objects(self) -> dict[str, list[str]]:
-        """Names of what is left in the namespace, by kind (the ServiceAccount's own objects aside)."""
+        """Names of what is left in the namespace, by kind: top-level objects only (dependents, with an
+        ownerReference, go with their owner), the ServiceAccount's own objects aside."""
         kinds = {
             "flinkdeployments": f"/apis/flink.apache.org/v1beta1/namespaces/{self.namespace}/flinkdeployments",
             "flinksessionjobs": f"/apis/flink.apache.org/v1beta1/namespaces/{self.namespace}/flinksessionjobs",
@@ -121,7 +122,11 @@ class Setting:
         left = {}
         for kind, path in kinds.items():
             items = self.plane.request("GET", path)[1].get("items", [])
-            names = [i["metadata"]["name"] for i in items if i["metadata"]["name"] != "kube-root-ca.crt"]
+            names = [
+                i["metadata"]["name"]
+                for i in items
+                if i["metadata"]["name"] != "kube-root-ca.crt" and not i["metadata"].get("ownerReferences")
+            ]
             if names:
                 left[kind] = names
         return left
@@ -395,9 +400,6 @@ def test_without_one_permission_the_operation_needing_it_says_which(
     kept = {"flinkdeployments": {"stream", "session", "failing"}, "flinksessionjobs": {"session-job"}}
     if permission in CANNOT_CLEAN_UP:  # what the missing permission keeps the provider from deleting (it says so)
         left.pop(CANNOT_CLEAN_UP[permission], None)
-        if permission == ("apps", "deployments", "delete"):  # the whole cluster: its dependents go with it
-            for kind in ("pods", "services", "configmaps"):
-                left.pop(kind, None)
     for kind, names in left.items():
         assert kind in ("flinkdeployments", "flinksessionjobs", "flinkstatesnapshots"), f"{kind} {names} left behind"
         if kind != "flinkstatesnapshots":  # savepoints are the user's data: kept
