@@ -57,7 +57,7 @@ def starts(bin_dir: Path, count: int) -> dict[str, Any]:
         with ControlPlane(bin_dir=bin_dir) as plane:
             seconds.append(plane.start_seconds)
             time.sleep(5)  # the controllers' informers have synced
-            memory = {name: round(rss_mb(proc.pid), 1) for name, proc in plane._processes.items()}
+            memory = {name: round(rss_mb(pid), 1) for name, pid in plane.pids().items()}
     return {"start_s": [round(s, 2) for s in seconds], "start_s_median": round(statistics.median(seconds), 2),
             "rss_mb_after_start": memory}  # fmt: skip
 

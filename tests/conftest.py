@@ -33,16 +33,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "realstack: runs on the real control plane (kube-apiserver, kube-controller-manager, etcd)"
     )
-    config.addinivalue_line("markers", "emulator_only: a kube_backend test that needs what only the emulator has")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test using ``kube_backend`` runs on each backend that can serve it."""
     if "kube_backend" not in metafunc.fixturenames:
         return
-    emulator_only = "emulator" in metafunc.fixturenames or metafunc.definition.get_closest_marker("emulator_only")
     params = [pytest.param("emulator", id="emulator")]
-    if not emulator_only:
+    if "emulator" not in metafunc.fixturenames:
         params.append(pytest.param("real", id="real", marks=pytest.mark.realstack))
     metafunc.parametrize("kube_backend", params, indirect=True)
 
@@ -50,7 +48,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def real_control_plane() -> Iterator[ControlPlane]:
     """One real control plane for the session, the README's Role bound to the provider's ServiceAccount."""
-    from realstack.backends import BACKEND_NAMESPACE, bind_readme_role, ensure_namespace
+    from realstack.backends import BACKEND_NAMESPACE, prepare_namespace
     from realstack.control_plane import ControlPlane, build_binaries
 
     if not os.environ.get("FLINK_REALSTACK_BIN") and not shutil.which("go"):
@@ -59,13 +57,7 @@ def real_control_plane() -> Iterator[ControlPlane]:
             pytest.fail(message)
         pytest.skip(message)
     with ControlPlane(bin_dir=build_binaries()) as plane:
-        ensure_namespace(plane, BACKEND_NAMESPACE)
-        bind_readme_role(plane, BACKEND_NAMESPACE)
-        # The JobManagers' ServiceAccount, as the Flink operator's Helm chart creates it in each watched namespace:
-        # without it the ServiceAccount admission plugin refuses their pods.
-        plane.request(
-            "POST", f"/api/v1/namespaces/{BACKEND_NAMESPACE}/serviceaccounts", {"metadata": {"name": "flink"}}
-        )
+        prepare_namespace(plane, BACKEND_NAMESPACE)
         yield plane
 
 
@@ -86,6 +78,14 @@ def kube_backend(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     with KubeEmulator(bookmark_interval=0.5) as emu:
         yield EmulatorBackend(emu, BACKEND_NAMESPACE)
+
+
+@pytest.fixture
+def emulator(kube_backend: Any) -> Any:
+    """The emulator backend's KubeEmulator: a test asking for it runs on the emulator only (faults, request
+    records, store reads). Packages whose tests make their own emulator override this fixture."""
+    assert kube_backend.emulator is not None
+    return kube_backend.emulator
 
 
 @pytest.fixture

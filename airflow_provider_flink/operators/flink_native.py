@@ -435,7 +435,7 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
         )
         if RUN_ID_KEY not in labels:
             # The try that submitted it was lost before labelling it.
-            self._mark_ours(cluster_id, namespace, *self._labels(ti), keep_for_retry=self._retry_reattaches(ti))
+            self._mark_ours(cluster_id, namespace, ti)
         return True
 
     def _look(self, cluster_id: str, namespace: str) -> JobVerdict | None:
@@ -496,28 +496,20 @@ class FlinkNativeSubmitOperator(FlinkConnectionMixin, BaseOperator):
             ) from error
         finally:
             self._running_submitter = None
-        self._mark_ours(cluster_id, namespace, labels, annotations, keep_for_retry=self._retry_reattaches(ti))
+        self._mark_ours(cluster_id, namespace, ti)
         self.log.info("Flink application cluster %s/%s submitted.", namespace, cluster_id)
 
-    def _retry_reattaches(self, ti: Any) -> bool:
-        """Whether a retry of this try would find an unlabelled cluster again: a try is left and the id is derived."""
-        return not self.cluster_id and int(getattr(ti, "try_number", 1) or 1) <= int(self.retries or 0)
-
-    def _mark_ours(
-        self,
-        cluster_id: str,
-        namespace: str,
-        labels: dict[str, str],
-        annotations: dict[str, str],
-        keep_for_retry: bool = False,
-    ) -> None:
+    def _mark_ours(self, cluster_id: str, namespace: str, ti: Any) -> None:
         """
         Label the JobManager Deployment as this task instance's, so a retry can tell it from somebody else's.
 
-        If that fails, the cluster is kept when ``keep_for_retry`` (a retry will reattach to it), else deleted.
+        If that fails, the cluster is kept when a retry will reattach to it (a try is left and the id is derived,
+        so it names this task instance's run), else deleted.
         """
         from airflow_provider_flink.exceptions import FlinkResourceNotFound
 
+        labels, annotations = self._labels(ti)
+        keep_for_retry = not self.cluster_id and int(getattr(ti, "try_number", 1) or 1) <= int(self.retries or 0)
         patch = {"metadata": {"labels": labels, "annotations": annotations}}
         try:
             self.hook.patch_deployment(cluster_id, patch, namespace)

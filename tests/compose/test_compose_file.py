@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from realstack.backends import readme_role
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -55,14 +56,6 @@ def _services() -> dict[str, Any]:
 def _command(service: str) -> str:
     command = _services()[service].get("command") or []
     return " ".join(command) if isinstance(command, list) else str(command)
-
-
-def _readme_rbac_role() -> dict[str, Any]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## RBAC", 1)[1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert block, "README's RBAC section has no yaml block"
-    return next(doc for doc in yaml.safe_load_all(block.group(1)) if doc["kind"] == "Role")
 
 
 def test_docker_compose_accepts_the_file():
@@ -106,7 +99,7 @@ def test_setup_installs_the_flink_operator_1_15_and_the_readme_rbac():
     assert manifests, "setup applies no inline manifests"
     role = next(doc for doc in yaml.safe_load_all(manifests.group(1)) if doc["kind"] == "Role")
     assert role["metadata"] == {"name": "airflow-flink", "namespace": "flink"}
-    assert role["rules"] == _readme_rbac_role()["rules"]
+    assert role["rules"] == readme_role()["rules"]
 
 
 def test_airflow_image_is_built_from_this_repository_with_java_and_flink():

@@ -52,13 +52,6 @@ class AsyncSleepRecorder:
 
 
 @pytest.fixture
-def emulator(kube_backend: Any) -> KubeEmulator:
-    """The emulator backend (a test asking for it runs on the emulator only: faults, records, store reads)."""
-    assert kube_backend.emulator is not None
-    return kube_backend.emulator
-
-
-@pytest.fixture
 def kube_conn(kube_backend: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """A ``kubernetes`` connection, kubeconfig inline, defined in the environment: the emulator, or on the real
     control plane the ServiceAccount bound to the README's Role."""

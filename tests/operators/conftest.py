@@ -10,17 +10,9 @@ import pytest
 from realstack.backends import BACKEND_NAMESPACE as NAMESPACE
 
 from airflow_provider_flink.testing.flink_operator_simulator import FlinkOperatorSimulator
-from airflow_provider_flink.testing.kube_emulator import KubeEmulator
 
 #: Pacing of the simulated Flink operator: a whole batch lifecycle takes a couple of seconds.
 STEP_SECONDS = 0.15
-
-
-@pytest.fixture
-def emulator(kube_backend: Any) -> KubeEmulator:
-    """The emulator backend (a test asking for it runs on the emulator only: faults, records, store reads)."""
-    assert kube_backend.emulator is not None
-    return kube_backend.emulator
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ import pytest
 from airflow_support import new_dag, run_dag
 from realstack.backends import (
     PROVIDER_SERVICE_ACCOUNT,
-    bind_readme_role,
-    ensure_namespace,
+    prepare_namespace,
+    provider_user,
     readme_role,
     service_account_token,
 )
@@ -64,9 +64,8 @@ def granted(role: dict[str, Any]) -> set[Permission]:
 def used(plane: Any, namespace: str, decision: str = "allow") -> set[Permission]:
     """What the provider's identity in ``namespace`` asked for and was allowed (or, with ``decision="forbid"``,
     refused), from the audit log."""
-    user = f"system:serviceaccount:{namespace}:{PROVIDER_SERVICE_ACCOUNT}"
     seen = set()
-    for event in plane.audit_events(user):
+    for event in plane.audit_events(provider_user(namespace)):
         ref = event.get("objectRef") or {}
         if not ref.get("resource") or event.get("annotations", {}).get("authorization.k8s.io/decision") != decision:
             continue
@@ -99,9 +98,7 @@ class Setting:
     def __init__(self, plane: Any, role: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
         self.plane = plane
         self.namespace = f"rbac-{next(_namespaces)}"
-        ensure_namespace(plane, self.namespace)
-        bind_readme_role(plane, self.namespace, role=role)
-        plane.request("POST", f"/api/v1/namespaces/{self.namespace}/serviceaccounts", {"metadata": {"name": "flink"}})
+        prepare_namespace(plane, self.namespace, role=role)
         token = service_account_token(plane, self.namespace, PROVIDER_SERVICE_ACCOUNT)
         kubeconfig = plane.kubeconfig_dict(self.namespace, token=token, user=PROVIDER_SERVICE_ACCOUNT)
         extra = {"kube_config": json.dumps(kubeconfig), "namespace": self.namespace}

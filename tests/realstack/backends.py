@@ -54,16 +54,22 @@ _RESET_KINDS = (
 )
 
 
-_AUDIT_METHODS = {
-    "get": "GET",
-    "list": "GET",
-    "watch": "GET",
-    "create": "POST",
-    "update": "PUT",
-    "patch": "PATCH",
-    "delete": "DELETE",
-    "deletecollection": "DELETE",
+#: Audit verb -> (the emulator's RequestRecord verb, HTTP method).
+_AUDIT_VERBS = {
+    "get": ("GET", "GET"),
+    "list": ("LIST", "GET"),
+    "watch": ("WATCH", "GET"),
+    "create": ("POST", "POST"),
+    "update": ("PUT", "PUT"),
+    "patch": ("PATCH", "PATCH"),
+    "delete": ("DELETE", "DELETE"),
+    "deletecollection": ("DELETE", "DELETE"),
 }
+
+
+def provider_user(namespace: str) -> str:
+    """The user name the API server gives the provider's ServiceAccount in ``namespace``."""
+    return f"system:serviceaccount:{namespace}:{PROVIDER_SERVICE_ACCOUNT}"
 
 
 def _now_micro() -> str:
@@ -81,18 +87,14 @@ def readme_role() -> dict[str, Any]:
     return next(d for d in documents if d["kind"] == "Role")
 
 
-def _path(group: str, version: str, plural: str, namespace: str) -> str:
+def _path(group: str, version: str, plural: str, namespace: str | None = None) -> str:
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-    return f"{base}/namespaces/{namespace}/{plural}"
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
 
 
 class EmulatorBackend:
-    name = "emulator"
-    real = False
-
     def __init__(self, emulator: KubeEmulator, namespace: str) -> None:
         self.emulator = emulator
-        self.plane: ControlPlane | None = None
         self.namespace = namespace
 
     def admin_kubeconfig(self, namespace: str | None = None) -> dict[str, Any]:
@@ -122,9 +124,6 @@ class EmulatorBackend:
 
 
 class RealBackend:
-    name = "real"
-    real = True
-
     def __init__(self, plane: ControlPlane, namespace: str) -> None:
         self.plane = plane
         self.emulator: KubeEmulator | None = None
@@ -154,9 +153,7 @@ class RealBackend:
         return dict(answer)
 
     def list_objects(self, group: str, version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-        path = _path(group, version, plural, namespace) if namespace else f"{base}/{plural}"
-        status, answer = self.plane.request("GET", path)
+        status, answer = self.plane.request("GET", _path(group, version, plural, namespace))
         assert status == 200, f"LIST {plural}: {status} {answer}"
         return sorted(answer["items"], key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
@@ -164,13 +161,12 @@ class RealBackend:
     def requests(self) -> list[RequestRecord]:
         """The provider identity's requests of this test, from the API server's audit log, in the emulator's form."""
         records = []
-        for event in self.plane.audit_events(f"system:serviceaccount:{self.namespace}:{PROVIDER_SERVICE_ACCOUNT}"):
+        for event in self.plane.audit_events(provider_user(self.namespace)):
             if event["stageTimestamp"] < self._since:
                 continue
             uri = urllib.parse.urlsplit(event["requestURI"])
             query = dict(urllib.parse.parse_qsl(uri.query))
-            method = _AUDIT_METHODS.get(event["verb"], event["verb"].upper())
-            verb = {"get": "GET", "list": "LIST", "watch": "WATCH"}.get(event["verb"], method)
+            verb, method = _AUDIT_VERBS.get(event["verb"], (event["verb"].upper(),) * 2)
             status = int(event.get("responseStatus", {}).get("code", 0))
             records.append(RequestRecord(verb=verb, path=uri.path, query=query, status=status, method=method))
         return records
@@ -211,6 +207,15 @@ class RealBackend:
                     names = [i["metadata"]["name"] for i in items]
                     raise TimeoutError(f"reset of {ns}: {plural} {names} still there after {timeout}s")
                 time.sleep(0.1)
+
+
+def prepare_namespace(plane: ControlPlane, namespace: str, role: dict[str, Any] | None = None) -> None:
+    """Create ``namespace`` with the provider's ServiceAccount bound to the README's Role (or ``role``), and the
+    JobManagers' ServiceAccount ``flink``, as the Flink operator's Helm chart creates it in each watched namespace
+    (without it the ServiceAccount admission plugin refuses their pods)."""
+    ensure_namespace(plane, namespace)
+    bind_readme_role(plane, namespace, role=role)
+    plane.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts", {"metadata": {"name": "flink"}})
 
 
 def ensure_namespace(plane: ControlPlane, namespace: str) -> None:

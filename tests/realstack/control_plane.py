@@ -216,8 +216,9 @@ class ControlPlane:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self._processes.values()]
+    def pids(self) -> dict[str, int]:
+        """The process id of each running component, by name."""
+        return {name: proc.pid for name, proc in self._processes.items()}
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -241,7 +242,8 @@ class ControlPlane:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
+        """Raise, with the end of its log, if a component has exited."""
         for name, proc in self._processes.items():
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
@@ -388,7 +390,7 @@ class ControlPlane:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
-            self._check_alive()
+            self.check_alive()
             try:
                 status, last = self.request("GET", "/readyz", timeout=5)
                 if status == 200:
@@ -511,10 +513,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         while not stop_now:
-            for name, proc in plane._processes.items():
-                if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}:\n{plane.log_tail(name)}", file=sys.stderr)
-                    return 1
+            try:
+                plane.check_alive()
+            except RuntimeError as exited:
+                print(exited, file=sys.stderr)
+                return 1
             time.sleep(0.5)
     return 0
 

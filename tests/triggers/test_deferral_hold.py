@@ -16,8 +16,8 @@ from test_shared_watch import _create, _trigger
 from airflow_provider_flink.triggers.flink import first_event
 
 
-def test_trigger_in_the_triggerer_fires_no_event_before_its_hold(emulator, simulator, api_client):
-    _create(api_client, ["held"])
+def test_trigger_in_the_triggerer_fires_no_event_before_its_hold(emulator, simulator, admin_api_client):
+    _create(admin_api_client, ["held"])
     trigger = _trigger(emulator, "held", poll_interval=0.2, hold_until=time.time() + 2.0)
     trigger.trigger_id = 1  # as the triggerer sets it
 
@@ -27,9 +27,9 @@ def test_trigger_in_the_triggerer_fires_no_event_before_its_hold(emulator, simul
     assert time.time() >= trigger.hold_until
 
 
-def test_trigger_run_in_the_worker_does_not_hold(emulator, simulator, api_client):
+def test_trigger_run_in_the_worker_does_not_hold(emulator, simulator, admin_api_client):
     # A synchronous wait (and dag.test()) runs the trigger without a trigger_id: no deferral to race with.
-    _create(api_client, ["not-held"])
+    _create(admin_api_client, ["not-held"])
     trigger = _trigger(emulator, "not-held", poll_interval=0.2, hold_until=time.time() + 3600)
 
     event = asyncio.run(asyncio.wait_for(first_event(trigger), 60))

@@ -42,8 +42,8 @@ def _body(name: str, scenario: str) -> dict[str, Any]:
     }
 
 
-def _create(api_client: Any, names: list[str], scenario: str = "batch-success") -> None:
-    api = client.CustomObjectsApi(api_client)
+def _create(admin_api_client: Any, names: list[str], scenario: str = "batch-success") -> None:
+    api = client.CustomObjectsApi(admin_api_client)
     for name in names:
         api.create_namespaced_custom_object(
             "flink.apache.org", "v1beta1", NAMESPACE, "flinkdeployments", _body(name, scenario)
@@ -94,9 +94,9 @@ def _named_gets(emulator: KubeEmulator) -> int:
     return sum(1 for r in emulator.requests if r.verb == "GET" and r.path.startswith(PLURAL_PATH + "/"))
 
 
-def test_many_waits_share_one_list_and_one_watch_and_make_no_get(kube_backend, simulator, api_client):
+def test_many_waits_share_one_list_and_one_watch_and_make_no_get(kube_backend, simulator, admin_api_client):
     names = [f"job-{i}" for i in range(20)]
-    _create(api_client, names)
+    _create(admin_api_client, names)
     kube_backend.clear_requests()
 
     events = _wait_all([_trigger(kube_backend, name) for name in names])
@@ -108,9 +108,9 @@ def test_many_waits_share_one_list_and_one_watch_and_make_no_get(kube_backend, s
     assert _named_gets(kube_backend) == 0
 
 
-def test_cut_watches_resume_from_their_version_without_losing_an_event(emulator, simulator, api_client):
+def test_cut_watches_resume_from_their_version_without_losing_an_event(emulator, simulator, admin_api_client):
     names = [f"job-{i}" for i in range(8)]
-    _create(api_client, names)
+    _create(admin_api_client, names)
     fault = emulator.add_fault(Fault(verb="WATCH", path_regex=f"{PLURAL_PATH}$", cut_watch_after_events=2, count=4))
 
     events = _wait_all([_trigger(emulator, name) for name in names])
@@ -121,9 +121,9 @@ def test_cut_watches_resume_from_their_version_without_losing_an_event(emulator,
     assert _watches(emulator, at_least=5) >= 5
 
 
-def test_watch_expired_with_410_gone_lists_again_and_every_wait_ends(emulator, simulator, api_client):
+def test_watch_expired_with_410_gone_lists_again_and_every_wait_ends(emulator, simulator, admin_api_client):
     names = [f"job-{i}" for i in range(5)]
-    _create(api_client, names)
+    _create(admin_api_client, names)
     fault = emulator.add_fault(Fault(verb="WATCH", path_regex=f"{PLURAL_PATH}$", status=410, count=1))
 
     events = _wait_all([_trigger(emulator, name) for name in names])
@@ -133,9 +133,9 @@ def test_watch_expired_with_410_gone_lists_again_and_every_wait_ends(emulator, s
     assert _count(emulator, "LIST") == 2
 
 
-def test_waits_fall_back_to_one_get_per_poll_when_the_watch_is_not_allowed(emulator, simulator, api_client):
+def test_waits_fall_back_to_one_get_per_poll_when_the_watch_is_not_allowed(emulator, simulator, admin_api_client):
     names = ["job-a", "job-b", "job-c"]
-    _create(api_client, names, scenario="batch-failure")
+    _create(admin_api_client, names, scenario="batch-failure")
     emulator.add_fault(Fault(verb="LIST", path_regex="/flinkdeployments$", status=403, count=None))
 
     events = _wait_all([_trigger(emulator, name, poll_interval=0.2) for name in names])
@@ -145,8 +145,8 @@ def test_waits_fall_back_to_one_get_per_poll_when_the_watch_is_not_allowed(emula
     assert _named_gets(emulator) >= 3
 
 
-def test_watch_comes_back_after_a_failed_list_and_wakes_its_waits(emulator, api_client):
-    _create(api_client, ["job-a"])
+def test_watch_comes_back_after_a_failed_list_and_wakes_its_waits(emulator, admin_api_client):
+    _create(admin_api_client, ["job-a"])
     emulator.add_fault(Fault(verb="LIST", path_regex="/flinkdeployments$", status=403, count=1))
     connection = {"config_dict": emulator.kubeconfig_dict(), "namespace": NAMESPACE}
 
@@ -166,17 +166,17 @@ def test_watch_comes_back_after_a_failed_list_and_wakes_its_waits(emulator, api_
     assert (live_at_first, cached, lists) == (False, True, 2)
 
 
-def test_deleting_the_resource_ends_the_wait_with_an_error(kube_backend, api_client):
+def test_deleting_the_resource_ends_the_wait_with_an_error(kube_backend, admin_api_client):
     # No simulated operator: no finalizer, so the object vanishes at once (a finalizer shows "being deleted").
 
-    _create(api_client, ["job-a"], scenario="streaming")
+    _create(admin_api_client, ["job-a"], scenario="streaming")
 
     async def main() -> dict[str, Any]:
         wait = asyncio.ensure_future(first_event(_trigger(kube_backend, "job-a")))
         while not any(watch.live for watch, _ in shared_watch._shared().watches.values()):
             await asyncio.sleep(0.05)
         await asyncio.to_thread(
-            client.CustomObjectsApi(api_client).delete_namespaced_custom_object,
+            client.CustomObjectsApi(admin_api_client).delete_namespaced_custom_object,
             "flink.apache.org",
             "v1beta1",
             NAMESPACE,
@@ -191,10 +191,10 @@ def test_deleting_the_resource_ends_the_wait_with_an_error(kube_backend, api_cli
     assert "no longer exists" in event["message"]
 
 
-def test_each_namespace_has_its_own_watch(emulator, simulator, api_client):
-    _create(api_client, ["job-a"])
+def test_each_namespace_has_its_own_watch(emulator, simulator, admin_api_client):
+    _create(admin_api_client, ["job-a"])
     other = "flink-other"
-    client.CustomObjectsApi(api_client).create_namespaced_custom_object(
+    client.CustomObjectsApi(admin_api_client).create_namespaced_custom_object(
         "flink.apache.org", "v1beta1", other, "flinkdeployments", _body("job-a", "batch-success")
     )
     emulator.clear_requests()
@@ -218,11 +218,11 @@ def test_each_namespace_has_its_own_watch(emulator, simulator, api_client):
     assert sorted(lists) == sorted([PLURAL_PATH, PLURAL_PATH.replace(NAMESPACE, other)])
 
 
-def test_waits_end_when_the_history_is_compacted_under_their_watch(kube_backend, api_client):
+def test_waits_end_when_the_history_is_compacted_under_their_watch(kube_backend, admin_api_client):
     """On the real control plane the API server also restarts (etcd compacted, watch cache gone): the cut watch
     cannot resume from its version (410 Gone), lists again, and every wait still gets its event."""
     names = [f"job-{i}" for i in range(3)]
-    _create(api_client, names)
+    _create(admin_api_client, names)
 
     async def main() -> list[dict[str, Any]]:
         waits = [asyncio.ensure_future(first_event(_trigger(kube_backend, name))) for name in names]
